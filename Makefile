@@ -1,0 +1,49 @@
+# Everything installs into .venv; `make run` and `make test` need nothing else beforehand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+CODE := app tests migrations
+
+.PHONY: install run serve test lint format migrate seed clean
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entente needs Python 3.11 or newer (set PYTHON=python3.11).")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+## run: migrate, load the CCQS seed on first start, serve on http://127.0.0.1:8000 (SQLite by default)
+run: install
+	$(BIN)/entente migrate
+	$(BIN)/entente seed --if-empty
+	$(BIN)/entente serve --host 127.0.0.1 --port 8000
+
+serve: install
+	$(BIN)/entente serve --host 127.0.0.1 --port 8000
+
+## test: the whole suite; PostgreSQL too when ENTENTE_TEST_DATABASE_URL is set
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy app
+	$(BIN)/hadolint Dockerfile
+
+format: install
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
+
+migrate: install
+	$(BIN)/entente migrate
+
+seed: install
+	$(BIN)/entente seed
+
+clean:
+	rm -rf $(VENV) entente.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Entente: a REST service that records diplomatic meetings."""

@@ -1,0 +1,103 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from app.councils import service
+from app.councils.schemas import CouncilCreate, CouncilRead, CouncilUpdate
+from app.db import DbSession
+from app.http import (
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    CascadeParam,
+    StrictJsonRoute,
+    created_response,
+    json_response,
+    page_response,
+    problems,
+)
+from app.pagination import Page, PageParams
+
+router = APIRouter(prefix="/councils", tags=["councils"], route_class=StrictJsonRoute)
+
+
+async def council_id_of(
+    db: DbSession,
+    council: Annotated[
+        str, Path(description="The council's id or slug.", examples=["ccqs"], max_length=100)
+    ],
+) -> str:
+    return await service.resolve_council_id(db, council)
+
+
+CouncilId = Annotated[str, Depends(council_id_of)]
+
+
+@router.get(
+    "",
+    operation_id="councils_list",
+    summary="List councils",
+    response_model=Page[CouncilRead],
+    responses=LIST_PROBLEMS,
+)
+async def list_councils(request: Request, db: DbSession, page: PageParams) -> Response:
+    """Every standing council, by slug."""
+    items, next_cursor = await service.list_councils(db, page=page)
+    return page_response(request, items, next_cursor)
+
+
+@router.post(
+    "",
+    operation_id="councils_create",
+    summary="Create a council",
+    status_code=201,
+    response_model=CouncilRead,
+    responses=WRITE_PROBLEMS,
+)
+async def create_council(request: Request, db: DbSession, body: CouncilCreate) -> Response:
+    """Create a standing council. `slug` must be unique (409 otherwise); a `bilateral`
+    council has exactly two `member_countries`."""
+    council_id = await service.create_council(db, data=body)
+    return created_response(request, await service.get_council(db, council_id))
+
+
+@router.get(
+    "/{council}",
+    operation_id="councils_get",
+    summary="Get a council",
+    response_model=CouncilRead,
+    responses=READ_PROBLEMS,
+)
+async def get_council(db: DbSession, council_id: CouncilId) -> Response:
+    """One council by id or slug, e.g. `/councils/ccqs`, with its sources embedded."""
+    return json_response(await service.get_council(db, council_id))
+
+
+@router.patch(
+    "/{council}",
+    operation_id="councils_update",
+    summary="Change a council",
+    response_model=CouncilRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_council(db: DbSession, council_id: CouncilId, body: CouncilUpdate) -> Response:
+    """Change the fields given. Lists (`member_countries`, `source_ids`) are replaced
+    whole; a nullable field set to `null` is cleared."""
+    await service.update_council(db, council_id=council_id, data=body)
+    return json_response(await service.get_council(db, council_id))
+
+
+@router.delete(
+    "/{council}",
+    operation_id="councils_delete",
+    summary="Delete a council",
+    status_code=204,
+    responses=problems(404, 409),
+)
+async def delete_council(
+    db: DbSession, council_id: CouncilId, cascade: CascadeParam = False
+) -> Response:
+    """Delete a council. One with sessions is refused with 409 unless `cascade=true`,
+    which deletes its sessions, their participants, segments and agenda too."""
+    await service.delete_council(db, council_id=council_id, cascade=cascade)
+    return Response(status_code=204)

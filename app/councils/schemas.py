@@ -1,0 +1,91 @@
+from pydantic import Field, ValidationInfo, field_validator
+
+from app.councils.models import CouncilKind, CouncilStatus
+from app.schemas import InputModel, ReadModel
+from app.sources.schemas import SourceRead
+from app.types import CountryList, IdList, Labels, LongText, Name, PartialDate, ShortText, Slug
+
+BILATERAL_MEMBERS = "A bilateral council has exactly two member countries."
+
+
+def check_members(kind: CouncilKind | None, members: list[str] | None) -> str | None:
+    """What is wrong with a council's membership, if anything."""
+    if members is None:
+        return None
+    if len(set(members)) != len(members):
+        return "A country is listed twice."
+    if kind == CouncilKind.bilateral and len(members) != 2:
+        return BILATERAL_MEMBERS
+    if not members:
+        return "A council has at least one member country."
+    return None
+
+
+class CouncilCreate(InputModel):
+    slug: Slug = Field(examples=["ccqs"], description="Unique; usable in paths instead of the id.")
+    acronym: ShortText | None = Field(None, examples=["CCQS"])
+    name: Name = Field(examples=["Franco-Russian Cooperation Council on Security Issues"])
+    names: Labels = Field(
+        default_factory=dict,
+        examples=[
+            {
+                "fr": "Conseil de coopération franco-russe sur les questions de sécurité",
+                "en": "Franco-Russian Cooperation Council on Security Issues",
+            }
+        ],
+    )
+    kind: CouncilKind = Field(examples=["bilateral"])
+    member_countries: CountryList = Field(
+        examples=[["FR", "RU"]], description="Alpha-2 codes; exactly two for a bilateral council."
+    )
+    established_on: PartialDate | None = Field(None, examples=["2002-01"])
+    founding_context: LongText | None = None
+    description: LongText | None = None
+    status: CouncilStatus = CouncilStatus.active
+    source_ids: IdList = Field(default_factory=list)
+
+    @field_validator("member_countries")
+    @classmethod
+    def _members_fit_kind(cls, members: list[str], info: ValidationInfo) -> list[str]:
+        if problem := check_members(info.data.get("kind"), members):
+            raise ValueError(problem)
+        return members
+
+
+class CouncilUpdate(InputModel):
+    slug: Slug | None = None
+    acronym: ShortText | None = None
+    name: Name | None = None
+    names: Labels | None = None
+    kind: CouncilKind | None = None
+    member_countries: CountryList | None = None
+    established_on: PartialDate | None = None
+    founding_context: LongText | None = None
+    description: LongText | None = None
+    status: CouncilStatus | None = None
+    source_ids: IdList | None = None
+
+
+class CouncilRead(ReadModel):
+    id: str
+    slug: str
+    acronym: str | None
+    name: str
+    names: dict[str, str]
+    kind: CouncilKind
+    member_countries: list[str]
+    established_on: str | None
+    founding_context: str | None
+    description: str | None
+    status: CouncilStatus
+    source_ids: list[str]
+    sources: list[SourceRead]
+    created_at: str
+    updated_at: str
+
+
+class CouncilSummary(ReadModel):
+    id: str
+    slug: str
+    acronym: str | None
+    name: str

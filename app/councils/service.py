@@ -1,0 +1,152 @@
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.councils.models import Council, CouncilMember
+from app.councils.schemas import CouncilCreate, CouncilUpdate, check_members
+from app.db import utcnow
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.pagination import Keyset, PageRequest, SortKey
+from app.schemas import changes, reject_nulls, rfc3339
+from app.sessions.models import CouncilSession
+from app.sources.service import cited_source_ids, set_citations, sources_by_id
+
+COUNCIL_ORDER = Keyset([SortKey(Council.slug), SortKey(Council.id)])
+
+
+async def find_council_id(db: AsyncSession, council: str) -> str | None:
+    return await db.scalar(
+        select(Council.id).where(or_(Council.id == council, Council.slug == council))
+    )
+
+
+async def resolve_council_id(db: AsyncSession, council: str) -> str:
+    """The id of the council named by id or slug; 404 when there is none."""
+    council_id = await find_council_id(db, council)
+    if council_id is None:
+        raise NotFound(f"No council has the id or slug '{council}'.")
+    return council_id
+
+
+async def _members(db: AsyncSession, council_ids: Sequence[str]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = defaultdict(list)
+    rows = await db.execute(
+        select(CouncilMember.council_id, CouncilMember.country)
+        .where(CouncilMember.council_id.in_(council_ids))
+        .order_by(CouncilMember.council_id, CouncilMember.position)
+    )
+    for council_id, country in rows:
+        members[council_id].append(country)
+    return members
+
+
+async def _councils_json(db: AsyncSession, councils: Sequence[Council]) -> list[dict[str, Any]]:
+    """Councils with their members and sources, in three queries whatever their number."""
+    ids = [c.id for c in councils]
+    members = await _members(db, ids)
+    citations = await cited_source_ids(db, entity="council", record_ids=ids)
+    sources = await sources_by_id(db, (s for ss in citations.values() for s in ss))
+    return [
+        {
+            "id": c.id,
+            "slug": c.slug,
+            "acronym": c.acronym,
+            "name": c.name,
+            "names": c.names,
+            "kind": c.kind.value,
+            "member_countries": members[c.id],
+            "established_on": c.established_on,
+            "founding_context": c.founding_context,
+            "description": c.description,
+            "status": c.status.value,
+            "source_ids": citations.get(c.id, []),
+            "sources": [sources[s] for s in citations.get(c.id, [])],
+            "created_at": rfc3339(c.created_at),
+            "updated_at": rfc3339(c.updated_at),
+        }
+        for c in councils
+    ]
+
+
+def councils_query() -> Select[tuple[Council]]:
+    return select(Council)
+
+
+async def list_councils(
+    db: AsyncSession, *, page: PageRequest, query: Select[tuple[Council]] | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    stmt = page.select(query if query is not None else councils_query(), COUNCIL_ORDER)
+    rows = (await db.scalars(stmt)).all()
+    rows, next_cursor = page.cut(rows, COUNCIL_ORDER, lambda c: (c.slug, c.id))
+    return await _councils_json(db, rows), next_cursor
+
+
+async def get_council(db: AsyncSession, council_id: str) -> dict[str, Any]:
+    council = await db.get(Council, council_id)
+    if council is None:
+        raise NotFound(f"No council has the id '{council_id}'.")
+    return (await _councils_json(db, [council]))[0]
+
+
+async def _check_slug_free(db: AsyncSession, slug: str, *, other_than: str | None = None) -> None:
+    stmt = select(Council.id).where(Council.slug == slug)
+    if other_than is not None:
+        stmt = stmt.where(Council.id != other_than)
+    if await db.scalar(stmt) is not None:
+        raise Conflict(f"The slug '{slug}' is taken by another council.")
+
+
+async def _set_members(db: AsyncSession, council_id: str, countries: list[str]) -> None:
+    await db.execute(delete(CouncilMember).where(CouncilMember.council_id == council_id))
+    await db.execute(
+        insert(CouncilMember),
+        [{"council_id": council_id, "country": c, "position": i} for i, c in enumerate(countries)],
+    )
+
+
+async def create_council(db: AsyncSession, *, data: CouncilCreate) -> str:
+    await _check_slug_free(db, data.slug)
+    council = Council(**data.model_dump(exclude={"member_countries", "source_ids"}))
+    db.add(council)
+    await db.flush()
+    await _set_members(db, council.id, data.member_countries)
+    await set_citations(db, entity="council", record_id=council.id, source_ids=data.source_ids)
+    return council.id
+
+
+async def update_council(db: AsyncSession, *, council_id: str, data: CouncilUpdate) -> None:
+    reject_nulls(
+        data, ("slug", "name", "names", "kind", "member_countries", "status", "source_ids")
+    )
+    council = await db.get(Council, council_id)
+    if council is None:
+        raise NotFound(f"No council has the id '{council_id}'.")
+    if data.slug is not None:
+        await _check_slug_free(db, data.slug, other_than=council_id)
+    if data.kind is not None or data.member_countries is not None:
+        members = data.member_countries or (await _members(db, [council_id]))[council_id]
+        if problem := check_members(data.kind or council.kind, members):
+            raise ValidationFailed(
+                "The council's kind and members disagree.",
+                errors=[("/member_countries", problem)],
+            )
+    for field, value in changes(data, exclude={"member_countries", "source_ids"}).items():
+        setattr(council, field, value)
+    if data.member_countries is not None:
+        await _set_members(db, council_id, data.member_countries)
+    if data.source_ids is not None:
+        await set_citations(db, entity="council", record_id=council_id, source_ids=data.source_ids)
+    council.updated_at = utcnow()
+    await db.flush()
+
+
+async def delete_council(db: AsyncSession, *, council_id: str, cascade: bool) -> None:
+    sessions = await db.scalar(select(func.count()).where(CouncilSession.council_id == council_id))
+    if sessions and not cascade:
+        raise Conflict(
+            f"The council has {sessions} session(s); delete with ?cascade=true to delete them too."
+        )
+    await db.execute(delete(Council).where(Council.id == council_id))

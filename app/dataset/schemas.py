@@ -1,0 +1,147 @@
+"""The dataset document that `POST /import` takes and `GET /export` gives: records refer
+to each other by natural keys (slugs, person keys, URLs), never by ids."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.councils.models import CouncilKind, CouncilStatus
+from app.people.models import OfficeRole, ParticipationRole
+from app.schemas import InputModel
+from app.sessions.models import SessionStatus
+from app.sessions.schemas import Location, Ordinal, SegmentInput, Timezone
+from app.sources.schemas import SourceCreate
+from app.types import (
+    CountryCode,
+    CountryList,
+    EventDate,
+    Labels,
+    LanguageTag,
+    LongText,
+    Name,
+    PartialDate,
+    ShortText,
+    Slug,
+    Url,
+)
+
+SourceUrls = Annotated[list[Url], Field(max_length=200)]
+
+
+class DatasetSource(SourceCreate):
+    pass
+
+
+class DatasetTopic(InputModel):
+    slug: Slug
+    name: Name
+    names: Labels = Field(default_factory=dict)
+    parent: Slug | None = None
+    description: LongText | None = None
+    countries: CountryList = Field(default_factory=list)
+
+
+class DatasetOtherName(InputModel):
+    name: Name
+    lang: LanguageTag | None = None
+    note: Name | None = None
+
+
+class DatasetIdentifier(InputModel):
+    scheme: ShortText
+    identifier: ShortText
+
+
+class DatasetOffice(InputModel):
+    title: Name
+    names: Labels = Field(default_factory=dict)
+    role: OfficeRole = OfficeRole.other
+    country: CountryCode
+    organization: Name | None = None
+    start_date: PartialDate | None = None
+    end_date: PartialDate | None = None
+    sources: SourceUrls = Field(default_factory=list)
+
+
+class DatasetPerson(InputModel):
+    key: Slug
+    name: Name
+    honorific_prefix: ShortText | None = None
+    given_name: Name | None = None
+    family_name: Name | None = None
+    nationality: CountryCode | None = None
+    other_names: list[DatasetOtherName] = Field(default_factory=list, max_length=100)
+    identifiers: list[DatasetIdentifier] = Field(default_factory=list, max_length=50)
+    offices: list[DatasetOffice] = Field(default_factory=list, max_length=100)
+    sources: SourceUrls = Field(default_factory=list)
+
+
+class DatasetCouncil(InputModel):
+    slug: Slug
+    acronym: ShortText | None = None
+    name: Name
+    names: Labels = Field(default_factory=dict)
+    kind: CouncilKind
+    member_countries: CountryList
+    established_on: PartialDate | None = None
+    founding_context: LongText | None = None
+    description: LongText | None = None
+    status: CouncilStatus = CouncilStatus.active
+    sources: SourceUrls = Field(default_factory=list)
+
+
+class DatasetSegment(SegmentInput):
+    id: None = Field(None, exclude=True)
+    key: Slug
+
+
+class DatasetParticipant(InputModel):
+    person: Slug = Field(description="The person's key in this dataset.")
+    delegation: CountryCode
+    role: ParticipationRole = ParticipationRole.delegate
+    office_title: Name | None = Field(
+        None,
+        description="The title of one of the person's offices; derived from the date when absent.",
+    )
+    segments: list[Slug] = Field(default_factory=list, max_length=100)
+    note: LongText | None = None
+    sources: SourceUrls = Field(default_factory=list)
+
+
+class DatasetAgendaItem(InputModel):
+    topic: Slug
+    position: int = Field(strict=True, ge=1, le=10_000)
+    title: Name | None = None
+    note: LongText | None = None
+    sources: SourceUrls = Field(default_factory=list)
+
+
+class DatasetSession(InputModel):
+    council: Slug
+    ordinal: Ordinal | None = None
+    title: Name | None = None
+    start_date: EventDate
+    end_date: EventDate | None = None
+    timezone: Timezone | None = None
+    location: Location | None = None
+    host_country: CountryCode | None = None
+    guest_countries: CountryList = Field(default_factory=list)
+    status: SessionStatus | None = None
+    summary: LongText | None = None
+    segments: list[DatasetSegment] = Field(default_factory=list, max_length=100)
+    participants: list[DatasetParticipant] = Field(default_factory=list, max_length=1000)
+    agenda: list[DatasetAgendaItem] = Field(default_factory=list, max_length=1000)
+    sources: SourceUrls = Field(default_factory=list)
+
+
+class Dataset(InputModel):
+    format: Literal["entente-dataset"]
+    version: Literal[1]
+    sources: list[DatasetSource] = Field(default_factory=list)
+    countries: list[dict[str, str]] | None = Field(
+        None, description="Accepted for symmetry with exports; countries are ISO reference data."
+    )
+    topics: list[DatasetTopic] = Field(default_factory=list)
+    persons: list[DatasetPerson] = Field(default_factory=list)
+    councils: list[DatasetCouncil] = Field(default_factory=list)
+    sessions: list[DatasetSession] = Field(default_factory=list)

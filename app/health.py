@@ -1,0 +1,44 @@
+"""Probes for orchestrators: alive, and ready (database reachable and migrated)."""
+
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.cli import alembic_config
+from app.errors import problem_response
+from app.http import json_response
+
+router = APIRouter(tags=["operations"])
+
+
+def expected_revision(database_url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+
+
+@router.get("/healthz", operation_id="health_alive", summary="Is the process alive?")
+async def healthz() -> Response:
+    """Answers 200 while the process runs, whatever the database does."""
+    return json_response({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    operation_id="health_ready",
+    summary="Can it serve requests?",
+    responses={503: {"description": "The database is unreachable or not migrated."}},
+)
+async def readyz(request: Request) -> Response:
+    """200 when the database answers and its schema is at the latest migration; 503 otherwise."""
+    app_state = request.app.state
+    try:
+        async with app_state.engine.connect() as connection:
+            current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    except (SQLAlchemyError, OSError):
+        current = None
+        reason = "The database cannot be reached."
+    else:
+        reason = "The database schema is not at the latest migration; run `entente migrate`."
+    if current is not None and current == app_state.head_revision:
+        return json_response({"status": "ready", "revision": current})
+    return problem_response(503, "not-ready", "Not ready", reason, headers={"Retry-After": "5"})

@@ -1,0 +1,142 @@
+"""JSON in and out: strict request bodies, and responses serialized once with orjson."""
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Query, Request, Response
+from fastapi.routing import APIRoute
+
+from app.errors import BadRequest, PayloadTooLarge, Problem, UnsupportedMediaType
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+CascadeParam = Annotated[
+    bool,
+    Query(description="Also delete what depends on the record, instead of answering 409."),
+]
+
+
+def json_response(
+    content: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(content),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def page_response(request: Request, items: list[Any], next_cursor: str | None) -> Response:
+    """A list page: `{"items", "next_cursor"}`, and a `Link: rel="next"` header when there
+    is a next page."""
+    headers = {}
+    if next_cursor is not None:
+        url = request.url.include_query_params(cursor=next_cursor)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return json_response({"items": items, "next_cursor": next_cursor}, headers=headers)
+
+
+def created_response(request: Request, content: dict[str, Any]) -> Response:
+    """201 with the new resource and its `Location`."""
+    location = f"{request.url.path.rstrip('/')}/{content['id']}"
+    return json_response(content, status_code=201, headers={"Location": location})
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse JSON the strict way: no NaN or Infinity, no duplicate keys, no absurd nesting."""
+    try:
+        return json.loads(
+            body,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_reject_duplicate_keys,
+        )
+    except RecursionError:
+        raise BadRequest("The JSON document is nested too deeply.") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes, chunked or not."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class StrictJsonRoute(APIRoute):
+    """Reads and parses the body before FastAPI does, so that oversize bodies, non-JSON
+    media types and malformed JSON get their own problem responses (413, 415, 400) rather
+    than a generic validation error."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        takes_body = self.body_field is not None
+
+        async def strict_json_handler(request: Request) -> Response:
+            if takes_body and request.method in BODY_METHODS:
+                body = await read_body(request, request.app.state.settings.max_body_bytes)
+                if body:
+                    if not _is_json(request.headers.get("content-type", "application/json")):
+                        raise UnsupportedMediaType("Send the body as application/json.")
+                    # Starlette caches both; FastAPI then reads the parsed document.
+                    request._body = body
+                    request._json = parse_json(body)
+            return await handler(request)
+
+        return strict_json_handler
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the problem+json answers an operation may give."""
+
+    descriptions = {
+        400: "Malformed JSON or an invalid cursor.",
+        404: "No record has that id.",
+        409: "A unique key is taken, or the record is in use.",
+        413: "The body is too large.",
+        415: "The body is not JSON.",
+        422: "Some fields are invalid; `errors` lists each with a JSON Pointer.",
+    }
+    return {
+        status: {
+            "model": Problem,
+            "description": descriptions[status],
+            "content": {"application/problem+json": {}},
+        }
+        for status in statuses
+    }
+
+
+READ_PROBLEMS = problems(404)
+LIST_PROBLEMS = problems(400, 422)
+WRITE_PROBLEMS = problems(400, 404, 409, 413, 415, 422)

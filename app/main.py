@@ -1,0 +1,79 @@
+"""The application factory: routers, error handlers, middleware and lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import models  # noqa: F401  (registers every table with the ORM)
+from app.config import Settings, get_settings
+from app.councils.router import router as councils_router
+from app.countries.router import router as countries_router
+from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.health import expected_revision
+from app.health import router as health_router
+from app.people.router import participants_router, persons_router
+from app.sessions.router import router as sessions_router
+from app.sources.router import router as sources_router
+from app.topics.router import agenda_router, topics_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Entente records diplomatic meetings: standing **councils** (such as the Franco-Russian
+Cooperation Council on Security Issues, CCQS), their numbered **sessions** and the
+**segments** of each (restricted talks, a "2+2" plenary, an audience), who took part
+(**participants**, each with the **office** they held that day) and what was on the
+**agenda** (**topics** from a shared thesaurus). Every record can cite its **sources**.
+
+Conventions:
+
+- Ids are opaque strings. Councils and topics also have a `slug`, accepted wherever a
+  path takes `{council}` or `{topic}`.
+- Lists answer `{"items": [...], "next_cursor": ...}` with a `Link: rel="next"` header;
+  pass `next_cursor` back as `cursor`. Cursors are signed: an altered one, or one made
+  for another list, filter or sort, is answered 400.
+- Errors are RFC 9457 `application/problem+json`. Validation errors (422) list every
+  invalid field in `errors`, each with a JSON Pointer: into the body (`/start_date`), or
+  `/query/<name>`, `/path/<name>` for parameters.
+- Dates of events are `YYYY-MM-DD` in the venue's calendar; founding dates and office
+  terms may be partial (`YYYY`, `YYYY-MM`). Countries are ISO 3166-1 alpha-2 (plus `XK`).
+  Text is stored in Unicode NFC; NUL characters and unpaired surrogates are refused.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Entente",
+        version="1.0.0",
+        summary="Councils, sessions, participants and agendas of diplomatic meetings.",
+        description=DESCRIPTION,
+        license_info={"name": "MIT", "identifier": "MIT"},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = create_engine(settings.database_url, echo=settings.log_sql)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.head_revision = expected_revision(settings.database_url)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in (
+        councils_router,
+        sessions_router,
+        persons_router,
+        participants_router,
+        topics_router,
+        agenda_router,
+        sources_router,
+        countries_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,154 @@
+"""Keyset pagination with opaque, signed cursors.
+
+A cursor holds the sort key of the last row served and is signed together with the
+list's scope (the path, the filters and the sort). Walking the pages while others write
+therefore skips nothing and repeats nothing among the rows that existed before the walk,
+and a cursor that was altered or made for another list is refused with 400.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.orm import QueryableAttribute
+
+from app.errors import BadRequest
+
+LimitParam = Annotated[
+    int,
+    Query(ge=1, le=200, description="How many items a page holds (1 to 200).", examples=[50]),
+]
+CursorParam = Annotated[
+    str | None,
+    Query(
+        max_length=1000,
+        description="The `next_cursor` of the previous page. Opaque: pass it back as it came.",
+    ),
+]
+
+
+T = TypeVar("T")
+AnySelect = Select[*tuple[Any, ...]]
+Column = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: Column
+    to_json: Callable[[Any], Any] = lambda value: value
+    from_json: Callable[[Any], Any] = lambda value: value
+
+
+def date_key(column: Column) -> SortKey:
+    return SortKey(column, date.isoformat, date.fromisoformat)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """An order over a list: sort keys, the last of which must be unique (the id)."""
+
+    keys: Sequence[SortKey]
+    descending: bool = False
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [k.column.desc() if self.descending else k.column.asc() for k in self.keys]
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        row = tuple_(*(k.column for k in self.keys))
+        bound = tuple_(*values)
+        return row < bound if self.descending else row > bound
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_REFUSED = (
+    "The cursor is not valid for this list: it was altered, truncated, or made for "
+    "another list, filter or sort. Start again from the first page."
+)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asked of a list: the page size, where to start, and the scope (the
+    path and every other query parameter) that its cursors are bound to."""
+
+    limit: int
+    cursor: str | None
+    scope: str
+    secret: bytes
+
+    def _signature(self, payload: bytes) -> bytes:
+        message = self.scope.encode() + b"\x00" + payload
+        return hmac.new(self.secret, message, hashlib.sha256).digest()[:16]
+
+    def encode(self, values: Sequence[Any]) -> str:
+        payload = orjson.dumps(list(values))
+        return f"{_b64(payload)}.{_b64(self._signature(payload))}"
+
+    def decode(self, keyset: Keyset) -> list[Any] | None:
+        if self.cursor is None:
+            return None
+        payload_part, _, signature_part = self.cursor.partition(".")
+        try:
+            payload, signature = _unb64(payload_part), _unb64(signature_part)
+        except (binascii.Error, ValueError):
+            raise BadRequest(_REFUSED) from None
+        if not hmac.compare_digest(signature, self._signature(payload)):
+            raise BadRequest(_REFUSED)
+        try:
+            values = orjson.loads(payload)
+            if not isinstance(values, list) or len(values) != len(keyset.keys):
+                raise ValueError
+            return [key.from_json(v) for key, v in zip(keyset.keys, values, strict=True)]
+        except (ValueError, TypeError):
+            raise BadRequest(_REFUSED) from None
+
+    def select(self, stmt: AnySelect, keyset: Keyset) -> AnySelect:
+        """The statement in the keyset's order, after the cursor, with one row more than
+        the page so that `cut` can tell whether a next page exists."""
+        after = self.decode(keyset)
+        if after is not None:
+            stmt = stmt.where(keyset.after(after))
+        return stmt.order_by(*keyset.order_by()).limit(self.limit + 1)
+
+    def cut(
+        self, rows: Sequence[Any], keyset: Keyset, key_of: Callable[[Any], Sequence[Any]]
+    ) -> tuple[Sequence[Any], str | None]:
+        """This page's rows, and the cursor of the next page (None on the last)."""
+        if len(rows) <= self.limit:
+            return rows, None
+        rows = rows[: self.limit]
+        last = key_of(rows[-1])
+        return rows, self.encode([k.to_json(v) for k, v in zip(keyset.keys, last, strict=True)])
+
+
+def page_request(
+    request: Request, limit: LimitParam = 50, cursor: CursorParam = None
+) -> PageRequest:
+    params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "cursor")
+    scope = request.url.path + "?" + "&".join(f"{k}={v}" for k, v in params)
+    secret = request.app.state.settings.cursor_secret.encode()
+    return PageRequest(limit=limit, cursor=cursor, scope=scope, secret=secret)
+
+
+PageParams = Annotated[PageRequest, Depends(page_request)]

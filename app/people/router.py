@@ -1,0 +1,262 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from app.db import DbSession
+from app.http import (
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    CascadeParam,
+    StrictJsonRoute,
+    created_response,
+    json_response,
+    page_response,
+    problems,
+)
+from app.pagination import Page, PageParams
+from app.people import service
+from app.people.schemas import (
+    OfficeCreate,
+    OfficeRead,
+    OfficeUpdate,
+    ParticipationCreate,
+    ParticipationRead,
+    ParticipationUpdate,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+)
+from app.sessions.router import SessionDep
+
+persons_router = APIRouter(prefix="/persons", tags=["persons"], route_class=StrictJsonRoute)
+participants_router = APIRouter(
+    prefix="/sessions/{session_id}/participants", tags=["participants"], route_class=StrictJsonRoute
+)
+
+PersonId = Annotated[str, Path(description="The person's id.", max_length=36)]
+OfficeId = Annotated[str, Path(description="The office's id.", max_length=36)]
+ParticipationId = Annotated[str, Path(description="The participation's id.", max_length=36)]
+
+
+@persons_router.get(
+    "",
+    operation_id="persons_list",
+    summary="List persons",
+    response_model=Page[PersonRead],
+    responses=LIST_PROBLEMS,
+)
+async def list_persons(request: Request, db: DbSession, page: PageParams) -> Response:
+    """Every person, by name, with other names, identifiers and offices."""
+    items, next_cursor = await service.list_persons(db, page=page)
+    return page_response(request, items, next_cursor)
+
+
+@persons_router.post(
+    "",
+    operation_id="persons_create",
+    summary="Record a person",
+    status_code=201,
+    response_model=PersonRead,
+    responses=WRITE_PROBLEMS,
+)
+async def create_person(request: Request, db: DbSession, body: PersonCreate) -> Response:
+    """Record a person. Give transliterations and the native script as `other_names`
+    (`{"name": "Сергей Лавров", "lang": "ru"}`); identifiers such as Wikidata's are
+    unique per scheme (409). Offices are added under `/persons/{id}/offices`."""
+    person_id = await service.create_person(db, data=body)
+    return created_response(request, await service.get_person(db, person_id))
+
+
+@persons_router.get(
+    "/{person_id}",
+    operation_id="persons_get",
+    summary="Get a person",
+    response_model=PersonRead,
+    responses=READ_PROBLEMS,
+)
+async def get_person(db: DbSession, person_id: PersonId) -> Response:
+    return json_response(await service.get_person(db, person_id))
+
+
+@persons_router.patch(
+    "/{person_id}",
+    operation_id="persons_update",
+    summary="Change a person",
+    response_model=PersonRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_person(db: DbSession, person_id: PersonId, body: PersonUpdate) -> Response:
+    """Change the fields given; `other_names`, `identifiers` and `source_ids` are
+    replaced whole."""
+    await service.update_person(db, person_id=person_id, data=body)
+    return json_response(await service.get_person(db, person_id))
+
+
+@persons_router.delete(
+    "/{person_id}",
+    operation_id="persons_delete",
+    summary="Delete a person",
+    status_code=204,
+    responses=problems(404, 409),
+)
+async def delete_person(
+    db: DbSession, person_id: PersonId, cascade: CascadeParam = False
+) -> Response:
+    """Delete a person with their offices. One who took part in sessions is refused with
+    409 unless `cascade=true`, which deletes those participations too."""
+    await service.delete_person(db, person_id=person_id, cascade=cascade)
+    return Response(status_code=204)
+
+
+@persons_router.get(
+    "/{person_id}/offices",
+    operation_id="offices_list",
+    summary="List a person's offices",
+    response_model=Page[OfficeRead],
+    responses=READ_PROBLEMS,
+    tags=["offices"],
+)
+async def list_offices(request: Request, db: DbSession, person_id: PersonId) -> Response:
+    """The person's offices, oldest first (offices of unknown start first). A person holds
+    few offices, so this list is always one page."""
+    await service.require_person(db, person_id)
+    return page_response(request, await service.list_offices(db, person_id), None)
+
+
+@persons_router.post(
+    "/{person_id}/offices",
+    operation_id="offices_create",
+    summary="Add an office",
+    status_code=201,
+    response_model=OfficeRead,
+    responses=WRITE_PROBLEMS,
+    tags=["offices"],
+)
+async def create_office(
+    request: Request, db: DbSession, person_id: PersonId, body: OfficeCreate
+) -> Response:
+    """Add an office the person held. Leave `start_date` and `end_date` null when no
+    source gives them. Participations whose office was not given are derived again."""
+    await service.require_person(db, person_id)
+    office_id = await service.create_office(db, person_id=person_id, data=body)
+    return created_response(request, await service.get_office(db, person_id, office_id))
+
+
+@persons_router.get(
+    "/{person_id}/offices/{office_id}",
+    operation_id="offices_get",
+    summary="Get an office",
+    response_model=OfficeRead,
+    responses=READ_PROBLEMS,
+    tags=["offices"],
+)
+async def get_office(db: DbSession, person_id: PersonId, office_id: OfficeId) -> Response:
+    return json_response(await service.get_office(db, person_id, office_id))
+
+
+@persons_router.patch(
+    "/{person_id}/offices/{office_id}",
+    operation_id="offices_update",
+    summary="Change an office",
+    response_model=OfficeRead,
+    responses=WRITE_PROBLEMS,
+    tags=["offices"],
+)
+async def update_office(
+    db: DbSession, person_id: PersonId, office_id: OfficeId, body: OfficeUpdate
+) -> Response:
+    await service.update_office(db, person_id=person_id, office_id=office_id, data=body)
+    return json_response(await service.get_office(db, person_id, office_id))
+
+
+@persons_router.delete(
+    "/{person_id}/offices/{office_id}",
+    operation_id="offices_delete",
+    summary="Delete an office",
+    status_code=204,
+    responses=READ_PROBLEMS,
+    tags=["offices"],
+)
+async def delete_office(db: DbSession, person_id: PersonId, office_id: OfficeId) -> Response:
+    await service.delete_office(db, person_id=person_id, office_id=office_id)
+    return Response(status_code=204)
+
+
+@participants_router.get(
+    "",
+    operation_id="participants_list",
+    summary="List a session's participants",
+    response_model=Page[ParticipationRead],
+    responses=READ_PROBLEMS,
+)
+async def list_participants(request: Request, db: DbSession, session: SessionDep) -> Response:
+    """Who took part, in the order recorded, each with the title held that day. A session
+    has few participants, so this list is always one page."""
+    return page_response(
+        request, await service.participations_json(db, session_id=session.id), None
+    )
+
+
+@participants_router.post(
+    "",
+    operation_id="participants_create",
+    summary="Add a participant",
+    status_code=201,
+    response_model=ParticipationRead,
+    responses=WRITE_PROBLEMS,
+)
+async def create_participant(
+    request: Request, db: DbSession, session: SessionDep, body: ParticipationCreate
+) -> Response:
+    """Seat a person at the session on one side of the table. `delegation` must be a
+    member or the host of the council, or a guest country of the session. Without
+    `office_id`, the office the person held on the session's date is derived."""
+    participation_id = await service.create_participation(db, session=session, data=body)
+    return created_response(
+        request, await service.get_participation(db, session.id, participation_id)
+    )
+
+
+@participants_router.get(
+    "/{participation_id}",
+    operation_id="participants_get",
+    summary="Get a participant",
+    response_model=ParticipationRead,
+    responses=READ_PROBLEMS,
+)
+async def get_participant(
+    db: DbSession, session: SessionDep, participation_id: ParticipationId
+) -> Response:
+    return json_response(await service.get_participation(db, session.id, participation_id))
+
+
+@participants_router.patch(
+    "/{participation_id}",
+    operation_id="participants_update",
+    summary="Change a participant",
+    response_model=ParticipationRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_participant(
+    db: DbSession, session: SessionDep, participation_id: ParticipationId, body: ParticipationUpdate
+) -> Response:
+    """Change the fields given. Setting `office_id` to null derives it from the date again."""
+    await service.update_participation(
+        db, session=session, participation_id=participation_id, data=body
+    )
+    return json_response(await service.get_participation(db, session.id, participation_id))
+
+
+@participants_router.delete(
+    "/{participation_id}",
+    operation_id="participants_delete",
+    summary="Remove a participant",
+    status_code=204,
+    responses=READ_PROBLEMS,
+)
+async def delete_participant(
+    db: DbSession, session: SessionDep, participation_id: ParticipationId
+) -> Response:
+    await service.delete_participation(db, session_id=session.id, participation_id=participation_id)
+    return Response(status_code=204)

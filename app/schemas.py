@@ -1,0 +1,46 @@
+"""Base classes of request and response bodies, and the pieces that several resources share."""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from app.errors import ValidationFailed
+
+
+class InputModel(BaseModel):
+    """A request body: unknown and read-only fields are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    """A response body. Used to document the API and to check responses in tests; hot reads
+    build the JSON directly from SQL rows."""
+
+
+def reject_nulls(update: BaseModel, fields: tuple[str, ...]) -> None:
+    """PATCH may leave a required field out, but not set it to null."""
+    errors = [
+        (f"/{name}", "This field cannot be null.")
+        for name in fields
+        if name in update.model_fields_set and getattr(update, name) is None
+    ]
+    if errors:
+        raise ValidationFailed("The update has invalid fields.", errors=errors)
+
+
+def changes(update: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The fields a PATCH body actually sets, as column values."""
+    return update.model_dump(exclude_unset=True, exclude=exclude or set(), mode="python")
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC with a `Z`; SQLite hands timestamps back naive, and they are UTC too."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_date(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()

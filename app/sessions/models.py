@@ -1,0 +1,102 @@
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, Identified, enum_column
+
+
+class SessionStatus(StrEnum):
+    planned = "planned"
+    held = "held"
+    postponed = "postponed"
+    cancelled = "cancelled"
+
+
+class SegmentKind(StrEnum):
+    restricted = "restricted"
+    plenary = "plenary"
+    audience = "audience"
+    bilateral_meeting = "bilateral_meeting"
+    press_conference = "press_conference"
+    working_meal = "working_meal"
+    signing = "signing"
+    other = "other"
+
+
+class PartOfDay(StrEnum):
+    morning = "morning"
+    afternoon = "afternoon"
+    evening = "evening"
+
+
+class CouncilSession(Identified, Base):
+    """One meeting of a council (OParl Meeting). Not "Session", which is SQLAlchemy's."""
+
+    __tablename__ = "council_session"
+    __table_args__ = (
+        UniqueConstraint("council_id", "ordinal"),
+        CheckConstraint("end_date >= start_date", name="ends_after_start"),
+        CheckConstraint("ordinal >= 1", name="ordinal_positive"),
+        Index("ix_council_session_start_date_id", "start_date", "id"),
+        Index("ix_council_session_council_id_start_date_id", "council_id", "start_date", "id"),
+    )
+
+    council_id: Mapped[str] = mapped_column(ForeignKey("council.id", ondelete="CASCADE"))
+    ordinal: Mapped[int | None] = mapped_column(Integer)
+    # Null means "the default title", rendered from the ordinal and the council's acronym
+    # on read, so that it follows a renamed council.
+    title: Mapped[str | None] = mapped_column(String(500))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    location_city: Mapped[str | None] = mapped_column(String(200))
+    location_country: Mapped[str | None] = mapped_column(ForeignKey("country.code"), index=True)
+    location_venue: Mapped[str | None] = mapped_column(String(500))
+    host_country: Mapped[str | None] = mapped_column(ForeignKey("country.code"), index=True)
+    guest_countries: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus, "session_status"))
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class Segment(Base):
+    """A part of a session with its own format (schema.org subEvent)."""
+
+    __tablename__ = "segment"
+    __table_args__ = (UniqueConstraint("session_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("council_session.id", ondelete="CASCADE"), index=True
+    )
+    # A name for the segment unique within its session ("plenary"), by which datasets
+    # refer to it.
+    key: Mapped[str | None] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[SegmentKind] = mapped_column(enum_column(SegmentKind, "segment_kind"))
+    format: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(500))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    part_of_day: Mapped[PartOfDay | None] = mapped_column(enum_column(PartOfDay, "part_of_day"))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class SegmentParticipant(Base):
+    __tablename__ = "segment_participant"
+
+    segment_id: Mapped[str] = mapped_column(
+        ForeignKey("segment.id", ondelete="CASCADE"), primary_key=True
+    )
+    participation_id: Mapped[str] = mapped_column(
+        ForeignKey("participation.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,168 @@
+from datetime import date
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+
+from app.councils.schemas import CouncilSummary
+from app.people.schemas import ParticipationRead
+from app.schemas import InputModel, ReadModel
+from app.sessions.models import PartOfDay, SegmentKind, SessionStatus
+from app.sources.schemas import SourceRead
+from app.topics.schemas import AgendaItemRead
+from app.types import CountryCode, CountryList, EventDate, IdList, LongText, Name, ShortText, Slug
+
+TIMEZONES = frozenset(available_timezones())
+
+Ordinal = Annotated[int, Field(strict=True, ge=1, le=100_000, examples=[6])]
+Timezone = Annotated[
+    str, StringConstraints(strict=True, max_length=64), Field(examples=["Europe/Moscow"])
+]
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None and value not in TIMEZONES:
+        raise ValueError(f"'{value}' is not an IANA time zone such as 'Europe/Moscow'.")
+    return value
+
+
+class Location(InputModel):
+    city: ShortText | None = Field(None, examples=["Moscow"])
+    country: CountryCode | None = Field(None, examples=["RU"])
+    venue: Name | None = None
+
+
+class SegmentInput(InputModel):
+    id: str | None = Field(
+        None, description="On update: the id of an existing segment to keep (and its participants)."
+    )
+    key: Slug | None = Field(
+        None, examples=["plenary"], description="A name unique within the session, for datasets."
+    )
+    kind: SegmentKind = Field(examples=["plenary"])
+    format: ShortText | None = Field(None, examples=["2+2"])
+    title: Name | None = None
+    date: EventDate | None = Field(None, description="Within the session's dates.")
+    part_of_day: PartOfDay | None = None
+    description: LongText | None = None
+
+
+Segments = Annotated[list[SegmentInput], Field(max_length=100)]
+
+
+class SessionCreate(InputModel):
+    council_id: str = Field(
+        max_length=100,
+        description="The council's id (its slug is accepted too).",
+        examples=["ccqs"],
+    )
+    ordinal: Ordinal | None = Field(None, description="1-based number, unique within the council.")
+    title: Name | None = Field(
+        None, description='Defaults to "6th session of the CCQS" from the ordinal and acronym.'
+    )
+    start_date: EventDate = Field(examples=["2007-02-21"])
+    end_date: EventDate | None = Field(None, description="Defaults to `start_date`.")
+    timezone: Timezone | None = None
+    location: Location | None = None
+    host_country: CountryCode | None = Field(None, examples=["RU"])
+    guest_countries: CountryList = Field(
+        default_factory=list,
+        description="Countries invited besides the members: their people may sit as a delegation.",
+    )
+    status: SessionStatus | None = Field(
+        None, description="Defaults to `held` when the session has ended, else `planned`."
+    )
+    summary: LongText | None = None
+    segments: Segments = Field(default_factory=list)
+    source_ids: IdList = Field(default_factory=list)
+
+    _timezone = field_validator("timezone")(_check_timezone)
+
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if end is not None and start is not None and end < start:
+            raise ValueError("end_date is before start_date.")
+        return end
+
+
+class SessionUpdate(InputModel):
+    ordinal: Ordinal | None = None
+    title: Name | None = None
+    start_date: EventDate | None = None
+    end_date: EventDate | None = None
+    timezone: Timezone | None = None
+    location: Location | None = None
+    host_country: CountryCode | None = None
+    guest_countries: CountryList | None = None
+    status: SessionStatus | None = None
+    summary: LongText | None = None
+    segments: Segments | None = Field(
+        None,
+        description="Replaces the segments: listed ones with an `id` are kept and changed, "
+        "others are added, unlisted ones are deleted.",
+    )
+    source_ids: IdList | None = None
+
+    _timezone = field_validator("timezone")(_check_timezone)
+
+
+class LocationRead(ReadModel):
+    city: str | None
+    country: str | None
+    venue: str | None
+
+
+class SegmentRead(ReadModel):
+    id: str
+    key: str | None
+    kind: SegmentKind
+    format: str | None
+    title: str | None
+    date: str | None
+    part_of_day: PartOfDay | None
+    description: str | None
+    participant_ids: list[str]
+
+
+class SessionSummary(ReadModel):
+    """A session as lists show it: without segments, participants and agenda."""
+
+    id: str
+    council_id: str
+    council: CouncilSummary
+    ordinal: int | None
+    title: str
+    start_date: str
+    end_date: str
+    timezone: str | None
+    location: LocationRead
+    host_country: str | None
+    guest_countries: list[str]
+    status: SessionStatus
+    summary: str | None
+    source_ids: list[str]
+    created_at: str
+    updated_at: str
+
+
+class SessionRead(SessionSummary):
+    """A session with everything it embeds."""
+
+    segments: list[SegmentRead]
+    participants: list[ParticipationRead]
+    agenda: list[AgendaItemRead]
+    previous_session_id: str | None
+    next_session_id: str | None
+    sources: list[SourceRead]
+
+
+def ordinal_title(ordinal: int | None, council_label: str, start: date) -> str:
+    """The default title: "6th session of the CCQS", or "Session of the CCQS on 2007-02-21"."""
+    if ordinal is None:
+        return f"Session of the {council_label} on {start.isoformat()}"
+    suffix = (
+        "th" if 10 <= ordinal % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(ordinal % 10, "th")
+    )
+    return f"{ordinal}{suffix} session of the {council_label}"

@@ -1,0 +1,389 @@
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.councils.models import Council, CouncilMember
+from app.councils.service import find_council_id
+from app.db import utcnow
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.ids import new_id
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key
+from app.people.service import participations_json, rederive_offices
+from app.schemas import changes, iso_date, reject_nulls, rfc3339
+from app.sessions.models import CouncilSession, Segment, SegmentParticipant, SessionStatus
+from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate, ordinal_title
+from app.sources.service import cited_source_ids, set_citations, sources_by_id
+from app.topics.service import agenda_json
+
+S = CouncilSession
+
+SUMMARY_COLUMNS = (
+    S.id,
+    S.council_id,
+    Council.slug.label("council_slug"),
+    Council.acronym.label("council_acronym"),
+    Council.name.label("council_name"),
+    S.ordinal,
+    S.title,
+    S.start_date,
+    S.end_date,
+    S.timezone,
+    S.location_city,
+    S.location_country,
+    S.location_venue,
+    S.host_country,
+    S.guest_countries,
+    S.status,
+    S.summary,
+    S.created_at,
+    S.updated_at,
+)
+
+# Unnumbered sessions sort after numbered ones.
+UNNUMBERED = 2_147_483_647
+ORDINAL_KEY = func.coalesce(S.ordinal, UNNUMBERED)
+
+
+def _ordinal_key(row: Any) -> int:
+    return row.ordinal if row.ordinal is not None else UNNUMBERED
+
+
+BY_DATE = [date_key(S.start_date), SortKey(S.id)]
+BY_ORDINAL = [SortKey(ORDINAL_KEY), date_key(S.start_date), SortKey(S.id)]
+SORTS: dict[str, tuple[Keyset, Callable[[Any], Sequence[Any]]]] = {
+    "start_date": (Keyset(BY_DATE), lambda r: (r.start_date, r.id)),
+    "-start_date": (Keyset(BY_DATE, descending=True), lambda r: (r.start_date, r.id)),
+    "ordinal": (Keyset(BY_ORDINAL), lambda r: (_ordinal_key(r), r.start_date, r.id)),
+    "-ordinal": (
+        Keyset(BY_ORDINAL, descending=True),
+        lambda r: (_ordinal_key(r), r.start_date, r.id),
+    ),
+}
+
+
+def default_status(end: date) -> SessionStatus:
+    return SessionStatus.held if end < datetime.now(UTC).date() else SessionStatus.planned
+
+
+def summary_json(row: Any, source_ids: list[str]) -> dict[str, Any]:
+    label = row.council_acronym or row.council_name
+    return {
+        "id": row.id,
+        "council_id": row.council_id,
+        "council": {
+            "id": row.council_id,
+            "slug": row.council_slug,
+            "acronym": row.council_acronym,
+            "name": row.council_name,
+        },
+        "ordinal": row.ordinal,
+        "title": row.title or ordinal_title(row.ordinal, label, row.start_date),
+        "start_date": iso_date(row.start_date),
+        "end_date": iso_date(row.end_date),
+        "timezone": row.timezone,
+        "location": {
+            "city": row.location_city,
+            "country": row.location_country,
+            "venue": row.location_venue,
+        },
+        "host_country": row.host_country,
+        "guest_countries": row.guest_countries,
+        "status": row.status.value,
+        "summary": row.summary,
+        "source_ids": source_ids,
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+    }
+
+
+def sessions_query() -> AnySelect:
+    return select(*SUMMARY_COLUMNS).join(Council, Council.id == S.council_id)
+
+
+async def list_sessions(
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    sort: str,
+    conditions: Sequence[ColumnElement[bool]] = (),
+) -> tuple[list[dict[str, Any]], str | None]:
+    keyset, key_of = SORTS[sort]
+    rows = (await db.execute(page.select(sessions_query().where(*conditions), keyset))).all()
+    rows, next_cursor = page.cut(rows, keyset, key_of)
+    citations = await cited_source_ids(db, entity="session", record_ids=[r.id for r in rows])
+    return [summary_json(r, citations.get(r.id, [])) for r in rows], next_cursor
+
+
+async def session_filters(
+    db: AsyncSession,
+    *,
+    countries: Sequence[str] = (),
+    host_country: Sequence[str] = (),
+    location_country: Sequence[str] = (),
+    statuses: Sequence[SessionStatus] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+    updated_since: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a session list; values within a parameter are OR-ed."""
+    conditions: list[ColumnElement[bool]] = []
+    if countries:
+        members = select(CouncilMember.council_id).where(CouncilMember.country.in_(countries))
+        conditions.append(or_(S.host_country.in_(countries), S.council_id.in_(members)))
+    if host_country:
+        conditions.append(S.host_country.in_(host_country))
+    if location_country:
+        conditions.append(S.location_country.in_(location_country))
+    if statuses:
+        conditions.append(S.status.in_(statuses))
+    if date_from is not None:
+        conditions.append(S.end_date >= date_from)
+    if date_to is not None:
+        conditions.append(S.start_date <= date_to)
+    if updated_since is not None:
+        conditions.append(S.updated_at >= updated_since)
+    return conditions
+
+
+async def council_condition(db: AsyncSession, councils: Sequence[str]) -> ColumnElement[bool]:
+    """Sessions of any of these councils, each named by id or slug (422 for an unknown one)."""
+    ids = []
+    for i, council in enumerate(councils):
+        council_id = await find_council_id(db, council)
+        if council_id is None:
+            raise ValidationFailed(
+                "Unknown council.",
+                errors=[(f"/query/council/{i}", f"No council has the id or slug '{council}'.")],
+            )
+        ids.append(council_id)
+    return S.council_id.in_(ids)
+
+
+async def require_session(db: AsyncSession, session_id: str) -> CouncilSession:
+    session = await db.get(CouncilSession, session_id)
+    if session is None:
+        raise NotFound(f"No session has the id '{session_id}'.")
+    return session
+
+
+def _neighbour(later: bool) -> ColumnElement[Any]:
+    """The id of the council's session just before (or after) this one, by date."""
+    other = aliased(CouncilSession)
+    mine, theirs = tuple_(S.start_date, S.id), tuple_(other.start_date, other.id)
+    return (
+        select(other.id)
+        .where(other.council_id == S.council_id, theirs > mine if later else theirs < mine)
+        .order_by(
+            *(
+                (other.start_date.asc(), other.id.asc())
+                if later
+                else (other.start_date.desc(), other.id.desc())
+            )
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+async def _segments_json(db: AsyncSession, session_id: str) -> list[dict[str, Any]]:
+    participants: dict[str, list[str]] = defaultdict(list)
+    for segment_id, participation_id in await db.execute(
+        select(SegmentParticipant.segment_id, SegmentParticipant.participation_id)
+        .join(Segment, Segment.id == SegmentParticipant.segment_id)
+        .where(Segment.session_id == session_id)
+        .order_by(SegmentParticipant.participation_id)
+    ):
+        participants[segment_id].append(participation_id)
+    segments = await db.scalars(
+        select(Segment).where(Segment.session_id == session_id).order_by(Segment.position)
+    )
+    return [
+        {
+            "id": s.id,
+            "key": s.key,
+            "kind": s.kind.value,
+            "format": s.format,
+            "title": s.title,
+            "date": iso_date(s.date),
+            "part_of_day": s.part_of_day.value if s.part_of_day else None,
+            "description": s.description,
+            "participant_ids": participants[s.id],
+        }
+        for s in segments
+    ]
+
+
+async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
+    """The session with its council, segments, participants, agenda and sources."""
+    row = (
+        await db.execute(
+            sessions_query()
+            .add_columns(
+                _neighbour(later=False).label("previous_session_id"),
+                _neighbour(later=True).label("next_session_id"),
+            )
+            .where(S.id == session_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"No session has the id '{session_id}'.")
+    citations = await cited_source_ids(db, entity="session", record_ids=[session_id])
+    source_ids = citations.get(session_id, [])
+    sources = await sources_by_id(db, source_ids)
+    return summary_json(row, source_ids) | {
+        "segments": await _segments_json(db, session_id),
+        "participants": await participations_json(db, session_id=session_id),
+        "agenda": await agenda_json(db, session_id=session_id),
+        "previous_session_id": row.previous_session_id,
+        "next_session_id": row.next_session_id,
+        "sources": [sources[s] for s in source_ids],
+    }
+
+
+async def _check_ordinal_free(
+    db: AsyncSession, council_id: str, ordinal: int, *, other_than: str | None = None
+) -> None:
+    stmt = select(S.id).where(S.council_id == council_id, S.ordinal == ordinal)
+    if other_than is not None:
+        stmt = stmt.where(S.id != other_than)
+    if await db.scalar(stmt) is not None:
+        raise Conflict(f"The council already has a session numbered {ordinal}.")
+
+
+def _check_segment_dates(segments: Sequence[SegmentInput], start: date, end: date) -> None:
+    errors = [
+        (f"/segments/{i}/date", "The segment's date is outside the session's dates.")
+        for i, segment in enumerate(segments)
+        if segment.date is not None and not start <= segment.date <= end
+    ]
+    if errors:
+        raise ValidationFailed("Some segments fall outside the session.", errors=errors)
+
+
+async def _set_segments(
+    db: AsyncSession, session_id: str, segments: Sequence[SegmentInput]
+) -> None:
+    """Replace a session's segments; those listed with an existing id keep it, and their
+    participants with it."""
+    existing = set(await db.scalars(select(Segment.id).where(Segment.session_id == session_id)))
+    unknown = [
+        (f"/segments/{i}/id", f"The session has no segment with the id '{s.id}'.")
+        for i, s in enumerate(segments)
+        if s.id is not None and s.id not in existing
+    ]
+    keys = [s.key for s in segments if s.key is not None]
+    unknown += [
+        (f"/segments/{i}/key", f"The key '{s.key}' is given to two segments.")
+        for i, s in enumerate(segments)
+        if s.key is not None and keys.count(s.key) > 1
+    ]
+    if unknown:
+        raise ValidationFailed("Some segments are invalid.", errors=unknown)
+    kept = {s.id for s in segments if s.id is not None}
+    await db.execute(
+        delete(Segment).where(Segment.session_id == session_id, Segment.id.notin_(kept))
+    )
+    # Keys may move between kept segments; clear them first so none collides mid-way.
+    await db.execute(update(Segment).where(Segment.id.in_(kept)).values(key=None))
+    for position, segment in enumerate(segments):
+        values = segment.model_dump(exclude={"id"}) | {"position": position}
+        if segment.id is None:
+            await db.execute(insert(Segment).values(id=new_id(), session_id=session_id, **values))
+        else:
+            await db.execute(update(Segment).where(Segment.id == segment.id).values(**values))
+
+
+async def create_session(db: AsyncSession, *, data: SessionCreate) -> str:
+    council_id = await find_council_id(db, data.council_id)
+    if council_id is None:
+        raise ValidationFailed(
+            "The council does not exist.",
+            errors=[("/council_id", f"No council has the id or slug '{data.council_id}'.")],
+        )
+    if data.ordinal is not None:
+        await _check_ordinal_free(db, council_id, data.ordinal)
+    end_date = data.end_date or data.start_date
+    _check_segment_dates(data.segments, data.start_date, end_date)
+    location = data.location
+    session = CouncilSession(
+        council_id=council_id,
+        ordinal=data.ordinal,
+        title=data.title,
+        start_date=data.start_date,
+        end_date=end_date,
+        timezone=data.timezone,
+        location_city=location.city if location else None,
+        location_country=location.country if location else None,
+        location_venue=location.venue if location else None,
+        host_country=data.host_country,
+        guest_countries=data.guest_countries,
+        status=data.status or default_status(end_date),
+        summary=data.summary,
+    )
+    db.add(session)
+    await db.flush()
+    await _set_segments(db, session.id, data.segments)
+    await set_citations(db, entity="session", record_id=session.id, source_ids=data.source_ids)
+    return session.id
+
+
+async def update_session(db: AsyncSession, *, session_id: str, data: SessionUpdate) -> None:
+    reject_nulls(
+        data, ("start_date", "end_date", "guest_countries", "status", "segments", "source_ids")
+    )
+    session = await require_session(db, session_id)
+    if data.ordinal is not None:
+        await _check_ordinal_free(db, session.council_id, data.ordinal, other_than=session_id)
+    one_day = session.start_date == session.end_date
+    fields = changes(data, exclude={"location", "segments", "source_ids"})
+    for field, value in fields.items():
+        setattr(session, field, value)
+    # A one-day session moved to another day stays a one-day session.
+    if one_day and data.start_date is not None and data.end_date is None:
+        session.end_date = data.start_date
+    if session.end_date < session.start_date:
+        raise ValidationFailed(
+            "The session ends before it starts.",
+            errors=[("/end_date", "end_date is before start_date.")],
+        )
+    if "location" in data.model_fields_set:
+        location = data.location
+        session.location_city = location.city if location else None
+        session.location_country = location.country if location else None
+        session.location_venue = location.venue if location else None
+    if data.segments is not None:
+        _check_segment_dates(data.segments, session.start_date, session.end_date)
+        await _set_segments(db, session_id, data.segments)
+    else:
+        segment_dates = await db.scalars(
+            select(Segment.date).where(
+                Segment.session_id == session_id,
+                or_(Segment.date < session.start_date, Segment.date > session.end_date),
+            )
+        )
+        if segment_dates.first() is not None:
+            raise ValidationFailed(
+                "Some segments would fall outside the session.",
+                errors=[
+                    (
+                        "/start_date",
+                        "A segment is dated outside the new dates; change the segments too.",
+                    )
+                ],
+            )
+    if data.source_ids is not None:
+        await set_citations(db, entity="session", record_id=session_id, source_ids=data.source_ids)
+    session.updated_at = utcnow()
+    await db.flush()
+    if data.start_date is not None:
+        await rederive_offices(db, session_id=session_id)
+
+
+async def delete_session(db: AsyncSession, *, session_id: str) -> None:
+    await require_session(db, session_id)
+    await db.execute(delete(CouncilSession).where(CouncilSession.id == session_id))

@@ -1,0 +1,86 @@
+from fastapi import APIRouter, Request, Response
+
+from app.db import DbSession
+from app.http import (
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    CascadeParam,
+    StrictJsonRoute,
+    created_response,
+    json_response,
+    page_response,
+    problems,
+)
+from app.pagination import Page, PageParams
+from app.sources import service
+from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
+
+router = APIRouter(prefix="/sources", tags=["sources"], route_class=StrictJsonRoute)
+
+
+@router.get(
+    "",
+    operation_id="sources_list",
+    summary="List sources",
+    response_model=Page[SourceRead],
+    responses=LIST_PROBLEMS,
+)
+async def list_sources(request: Request, db: DbSession, page: PageParams) -> Response:
+    """Every source, in a stable order. Sources are the documents records were taken
+    from, such as the Spyworld Actu article on the 6th CCQS session."""
+    items, next_cursor = await service.list_sources(db, page=page)
+    return page_response(request, items, next_cursor)
+
+
+@router.post(
+    "",
+    operation_id="sources_create",
+    summary="Record a source",
+    status_code=201,
+    response_model=SourceRead,
+    responses=WRITE_PROBLEMS,
+)
+async def create_source(request: Request, db: DbSession, body: SourceCreate) -> Response:
+    """Record a document. Its `url` is its natural key: a second source with the same URL
+    is refused with 409."""
+    source_id = await service.create_source(db, data=body)
+    return created_response(request, await service.get_source(db, source_id))
+
+
+@router.get(
+    "/{source_id}",
+    operation_id="sources_get",
+    summary="Get a source",
+    response_model=SourceRead,
+    responses=READ_PROBLEMS,
+)
+async def get_source(db: DbSession, source_id: str) -> Response:
+    return json_response(await service.get_source(db, source_id))
+
+
+@router.patch(
+    "/{source_id}",
+    operation_id="sources_update",
+    summary="Change a source",
+    response_model=SourceRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_source(db: DbSession, source_id: str, body: SourceUpdate) -> Response:
+    """Change the fields given; a field set to `null` is cleared (`url` cannot be)."""
+    await service.update_source(db, source_id=source_id, data=body)
+    return json_response(await service.get_source(db, source_id))
+
+
+@router.delete(
+    "/{source_id}",
+    operation_id="sources_delete",
+    summary="Delete a source",
+    status_code=204,
+    responses=problems(404, 409),
+)
+async def delete_source(db: DbSession, source_id: str, cascade: CascadeParam = False) -> Response:
+    """Delete a source. One that records still cite is refused with 409 unless
+    `cascade=true`, which removes the citations too."""
+    await service.delete_source(db, source_id=source_id, cascade=cascade)
+    return Response(status_code=204)

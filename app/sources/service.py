@@ -1,0 +1,159 @@
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.pagination import Keyset, PageRequest, SortKey
+from app.schemas import changes, reject_nulls, rfc3339
+from app.sources.models import Citation, Source
+from app.sources.schemas import SourceCreate, SourceUpdate
+
+SOURCE_COLUMNS = (
+    Source.id,
+    Source.url,
+    Source.title,
+    Source.publisher,
+    Source.language,
+    Source.published_on,
+    Source.online_on,
+    Source.note,
+    Source.created_at,
+    Source.updated_at,
+)
+SOURCE_ORDER = Keyset([SortKey(Source.id)])
+
+
+def source_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "title": row.title,
+        "publisher": row.publisher,
+        "language": row.language,
+        "published_on": row.published_on,
+        "online_on": row.online_on,
+        "note": row.note,
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+    }
+
+
+async def list_sources(
+    db: AsyncSession, *, page: PageRequest
+) -> tuple[list[dict[str, Any]], str | None]:
+    rows = (await db.execute(page.select(select(*SOURCE_COLUMNS), SOURCE_ORDER))).all()
+    rows, next_cursor = page.cut(rows, SOURCE_ORDER, lambda row: (row.id,))
+    return [source_json(row) for row in rows], next_cursor
+
+
+async def get_source(db: AsyncSession, source_id: str) -> dict[str, Any]:
+    row = (await db.execute(select(*SOURCE_COLUMNS).where(Source.id == source_id))).one_or_none()
+    if row is None:
+        raise NotFound(f"No source has the id '{source_id}'.")
+    return source_json(row)
+
+
+async def _check_url_free(db: AsyncSession, url: str, *, other_than: str | None = None) -> None:
+    stmt = select(Source.id).where(Source.url == url)
+    if other_than is not None:
+        stmt = stmt.where(Source.id != other_than)
+    if await db.scalar(stmt) is not None:
+        raise Conflict(f"A source with the URL '{url}' exists already.")
+
+
+async def create_source(db: AsyncSession, *, data: SourceCreate) -> str:
+    await _check_url_free(db, data.url)
+    source = Source(**data.model_dump())
+    db.add(source)
+    await db.flush()
+    return source.id
+
+
+async def update_source(db: AsyncSession, *, source_id: str, data: SourceUpdate) -> None:
+    reject_nulls(data, ("url",))
+    source = await db.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"No source has the id '{source_id}'.")
+    if data.url is not None:
+        await _check_url_free(db, data.url, other_than=source_id)
+    for field, value in changes(data).items():
+        setattr(source, field, value)
+    await db.flush()
+
+
+async def delete_source(db: AsyncSession, *, source_id: str, cascade: bool) -> None:
+    source = await db.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"No source has the id '{source_id}'.")
+    cited = await db.scalar(select(func.count()).where(Citation.source_id == source_id))
+    if cited and not cascade:
+        raise Conflict(
+            f"The source is cited by {cited} record(s); "
+            "delete with ?cascade=true to remove the citations too."
+        )
+    await db.delete(source)
+    await db.flush()
+
+
+# Citations: every citing record stores its source ids in order, through `citation`.
+
+
+async def set_citations(
+    db: AsyncSession,
+    *,
+    entity: str,
+    record_id: str,
+    source_ids: Sequence[str],
+    pointer: str = "/source_ids",
+) -> None:
+    """Replace the sources a record cites, refusing ids that name no source (422)."""
+    wanted = list(dict.fromkeys(source_ids))
+    if wanted:
+        found = set(await db.scalars(select(Source.id).where(Source.id.in_(wanted))))
+        missing = [
+            (f"{pointer}/{i}", f"No source has the id '{sid}'.")
+            for i, sid in enumerate(source_ids)
+            if sid not in found
+        ]
+        if missing:
+            raise ValidationFailed("Some cited sources do not exist.", errors=missing)
+    column = getattr(Citation, f"{entity}_id")
+    await db.execute(delete(Citation).where(column == record_id))
+    if wanted:
+        await db.execute(
+            insert(Citation),
+            [
+                {"source_id": sid, "position": i, f"{entity}_id": record_id}
+                for i, sid in enumerate(wanted)
+            ],
+        )
+
+
+async def cited_source_ids(
+    db: AsyncSession, *, entity: str, record_ids: Iterable[str]
+) -> dict[str, list[str]]:
+    """The source ids each record cites, in order; records citing nothing are absent."""
+    ids = list(record_ids)
+    result: dict[str, list[str]] = defaultdict(list)
+    if not ids:
+        return result
+    column = getattr(Citation, f"{entity}_id")
+    rows = await db.execute(
+        select(column, Citation.source_id)
+        .where(column.in_(ids))
+        .order_by(column, Citation.position)
+    )
+    for record_id, source_id in rows:
+        result[record_id].append(source_id)
+    return result
+
+
+async def sources_by_id(db: AsyncSession, source_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    ids = list(set(source_ids))
+    if not ids:
+        return {}
+    rows = await db.execute(select(*SOURCE_COLUMNS).where(Source.id.in_(ids)))
+    return {row.id: source_json(row) for row in rows}

@@ -1,0 +1,33 @@
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, Identified
+
+
+class Topic(Identified, Base):
+    """An entry of a reusable thesaurus; `parent_id` makes the broader/narrower tree."""
+
+    __tablename__ = "topic"
+
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    names: Mapped[dict[str, str]] = mapped_column(default=dict)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("topic.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+    countries: Mapped[list[str]] = mapped_column(default=list)
+
+
+class AgendaItem(Identified, Base):
+    """A topic on a session's agenda, at a position (1-based, contiguous)."""
+
+    __tablename__ = "agenda_item"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("council_session.id", ondelete="CASCADE"), index=True
+    )
+    topic_id: Mapped[str] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,178 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from app.db import DbSession
+from app.http import (
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    WRITE_PROBLEMS,
+    CascadeParam,
+    StrictJsonRoute,
+    created_response,
+    json_response,
+    page_response,
+    problems,
+)
+from app.pagination import Page, PageParams
+from app.sessions.router import SessionDep
+from app.topics import service
+from app.topics.schemas import (
+    AgendaItemCreate,
+    AgendaItemRead,
+    AgendaItemUpdate,
+    TopicCreate,
+    TopicRead,
+    TopicUpdate,
+)
+
+topics_router = APIRouter(prefix="/topics", tags=["topics"], route_class=StrictJsonRoute)
+agenda_router = APIRouter(
+    prefix="/sessions/{session_id}/agenda", tags=["agenda"], route_class=StrictJsonRoute
+)
+
+
+async def topic_id_of(
+    db: DbSession,
+    topic: Annotated[
+        str, Path(description="The topic's id or slug.", examples=["kosovo"], max_length=100)
+    ],
+) -> str:
+    return await service.resolve_topic_id(db, topic)
+
+
+TopicId = Annotated[str, Depends(topic_id_of)]
+ItemId = Annotated[str, Path(description="The agenda item's id.", max_length=36)]
+
+
+@topics_router.get(
+    "",
+    operation_id="topics_list",
+    summary="List topics",
+    response_model=Page[TopicRead],
+    responses=LIST_PROBLEMS,
+)
+async def list_topics(request: Request, db: DbSession, page: PageParams) -> Response:
+    """The thesaurus of agenda topics, by slug; `parent_id` and `children` make the tree."""
+    items, next_cursor = await service.list_topics(db, page=page)
+    return page_response(request, items, next_cursor)
+
+
+@topics_router.post(
+    "",
+    operation_id="topics_create",
+    summary="Create a topic",
+    status_code=201,
+    response_model=TopicRead,
+    responses=WRITE_PROBLEMS,
+)
+async def create_topic(request: Request, db: DbSession, body: TopicCreate) -> Response:
+    """Add a topic, under `parent_id` (an id or slug) or at the root. `slug` is unique (409)."""
+    topic_id = await service.create_topic(db, data=body)
+    return created_response(request, await service.get_topic(db, topic_id))
+
+
+@topics_router.get(
+    "/{topic}",
+    operation_id="topics_get",
+    summary="Get a topic",
+    response_model=TopicRead,
+    responses=READ_PROBLEMS,
+)
+async def get_topic(db: DbSession, topic_id: TopicId) -> Response:
+    """One topic by id or slug, e.g. `/topics/kosovo`, with its narrower topics' ids."""
+    return json_response(await service.get_topic(db, topic_id))
+
+
+@topics_router.patch(
+    "/{topic}",
+    operation_id="topics_update",
+    summary="Change a topic",
+    response_model=TopicRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_topic(db: DbSession, topic_id: TopicId, body: TopicUpdate) -> Response:
+    """Change the fields given. Moving a topic under one of its own descendants is refused (422)."""
+    await service.update_topic(db, topic_id=topic_id, data=body)
+    return json_response(await service.get_topic(db, topic_id))
+
+
+@topics_router.delete(
+    "/{topic}",
+    operation_id="topics_delete",
+    summary="Delete a topic",
+    status_code=204,
+    responses=problems(404, 409),
+)
+async def delete_topic(db: DbSession, topic_id: TopicId, cascade: CascadeParam = False) -> Response:
+    """Delete a topic. One with narrower topics or on an agenda is refused with 409 unless
+    `cascade=true`, which deletes the narrower topics and those agenda items too."""
+    await service.delete_topic(db, topic_id=topic_id, cascade=cascade)
+    return Response(status_code=204)
+
+
+@agenda_router.get(
+    "",
+    operation_id="agenda_list",
+    summary="List a session's agenda",
+    response_model=Page[AgendaItemRead],
+    responses=READ_PROBLEMS,
+)
+async def list_agenda(request: Request, db: DbSession, session: SessionDep) -> Response:
+    """The agenda in order (`position` 1, 2, …). Always one page."""
+    return page_response(request, await service.agenda_json(db, session_id=session.id), None)
+
+
+@agenda_router.post(
+    "",
+    operation_id="agenda_create",
+    summary="Add an agenda item",
+    status_code=201,
+    response_model=AgendaItemRead,
+    responses=WRITE_PROBLEMS,
+)
+async def create_agenda_item(
+    request: Request, db: DbSession, session: SessionDep, body: AgendaItemCreate
+) -> Response:
+    """Put a topic on the agenda: at the end, or at `position`, moving later items down."""
+    item_id = await service.create_agenda_item(db, session_id=session.id, data=body)
+    return created_response(request, await service.get_agenda_item(db, session.id, item_id))
+
+
+@agenda_router.get(
+    "/{item_id}",
+    operation_id="agenda_get",
+    summary="Get an agenda item",
+    response_model=AgendaItemRead,
+    responses=READ_PROBLEMS,
+)
+async def get_agenda_item(db: DbSession, session: SessionDep, item_id: ItemId) -> Response:
+    return json_response(await service.get_agenda_item(db, session.id, item_id))
+
+
+@agenda_router.patch(
+    "/{item_id}",
+    operation_id="agenda_update",
+    summary="Change an agenda item",
+    response_model=AgendaItemRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_agenda_item(
+    db: DbSession, session: SessionDep, item_id: ItemId, body: AgendaItemUpdate
+) -> Response:
+    """Change the fields given; a new `position` moves the item and renumbers the rest."""
+    await service.update_agenda_item(db, session_id=session.id, item_id=item_id, data=body)
+    return json_response(await service.get_agenda_item(db, session.id, item_id))
+
+
+@agenda_router.delete(
+    "/{item_id}",
+    operation_id="agenda_delete",
+    summary="Remove an agenda item",
+    status_code=204,
+    responses=READ_PROBLEMS,
+)
+async def delete_agenda_item(db: DbSession, session: SessionDep, item_id: ItemId) -> Response:
+    """Remove the item; later items move up."""
+    await service.delete_agenda_item(db, session_id=session.id, item_id=item_id)
+    return Response(status_code=204)

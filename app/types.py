@@ -1,0 +1,126 @@
+"""Field types shared by every resource's schemas: the contract's rules for text, dates,
+countries and languages, enforced once."""
+
+import re
+import unicodedata
+from datetime import date
+from typing import Annotated, Any
+
+import pycountry
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+# Kosovo has no ISO 3166-1 code yet; `XK` is the user-assigned code that the EU, the IMF
+# and ISO itself use for it.
+EXTRA_COUNTRIES = {"XK": ("XKX", "Kosovo", "Republic of Kosovo")}
+COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries) | EXTRA_COUNTRIES.keys()
+
+# Dates outside this range are almost always typing errors (0001-01-01, 9999-12-31), and
+# keeping them out means every database and client can represent every stored date.
+MIN_YEAR, MAX_YEAR = 1000, 2999
+
+
+def _clean_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        raise ValueError("Text must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Text must be valid Unicode (no unpaired surrogates).") from None
+    # One normalization form, so that "é" typed as one code point or two is one name.
+    return unicodedata.normalize("NFC", value)
+
+
+_TEXT = BeforeValidator(_clean_text)
+ShortText = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=200)]
+Name = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=500)]
+LongText = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=20_000)]
+Url = Annotated[
+    str,
+    _TEXT,
+    StringConstraints(strict=True, max_length=2000, pattern=r"^https?://[^\s]+$"),
+]
+Slug = Annotated[
+    str,
+    StringConstraints(
+        strict=True, min_length=1, max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$"
+    ),
+]
+LanguageTag = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=35, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$"),
+]
+
+
+def _country(value: Any) -> Any:
+    if isinstance(value, str) and value not in COUNTRY_CODES:
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code.")
+    return value
+
+
+CountryCode = Annotated[
+    str,
+    StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_country),
+]
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _check_year(year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")
+
+
+def _partial_date(value: Any) -> Any:
+    if not isinstance(value, str) or not (match := _PARTIAL_DATE.match(value)):
+        raise ValueError("A partial date is YYYY, YYYY-MM or YYYY-MM-DD.")
+    year, month, day = match.groups()
+    _check_year(int(year))
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise ValueError(f"'{value}' is not a real date.") from None
+    return value
+
+
+def _event_date(value: Any) -> Any:
+    # Strict on purpose: pydantic would otherwise read 1171065600 or "20070221" as a date.
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _FULL_DATE.match(value):
+        raise ValueError("A date is YYYY-MM-DD.")
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a real date.") from None
+    _check_year(parsed.year)
+    return parsed
+
+
+PartialDate = Annotated[str, BeforeValidator(_partial_date)]
+EventDate = Annotated[date, BeforeValidator(_event_date)]
+
+Labels = Annotated[
+    dict[LanguageTag, Name],
+    Field(max_length=50, description="Labels by BCP 47 language tag."),
+]
+CountryList = Annotated[list[CountryCode], Field(max_length=250)]
+IdList = Annotated[list[Annotated[str, StringConstraints(max_length=36)]], Field(max_length=200)]
+
+
+def partial_date_bounds(value: str | None) -> tuple[date, date] | None:
+    """The first and last day a partial date may stand for: "2005" is 2005-01-01..12-31."""
+    if value is None:
+        return None
+    year, _, rest = value.partition("-")
+    month, _, day = rest.partition("-")
+    first = date(int(year), int(month or 1), int(day or 1))
+    if day:
+        return first, first
+    if month:
+        following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        return first, date.fromordinal(following.toordinal() - 1)
+    return first, date(first.year, 12, 31)

@@ -1,0 +1,119 @@
+"""Test set-up: every test runs against the real migrated databases, through real HTTP
+(httpx on the ASGI app), once on SQLite and once on PostgreSQL.
+
+PostgreSQL runs when ENTENTE_TEST_DATABASE_URL names a database (which the tests empty and
+migrate); otherwise those tests are skipped and the summary says so.
+"""
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.cli import alembic_config
+from app.config import Settings
+from app.main import create_app
+from app.models import Base
+
+PG_URL = os.environ.get("ENTENTE_TEST_DATABASE_URL", "")
+PG_SKIP_REASON = "PostgreSQL tests skipped: ENTENTE_TEST_DATABASE_URL is not set"
+SEED = Path(__file__).resolve().parent.parent / "app" / "data" / "ccqs.json"
+# Reference data filled by the migration; every other table is emptied after each test.
+KEPT_TABLES = {"country"}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not PG_URL:
+        terminalreporter.write_sep("!", PG_SKIP_REASON, yellow=True, bold=True)
+    else:
+        terminalreporter.write_sep("=", "PostgreSQL tests ran against ENTENTE_TEST_DATABASE_URL")
+
+
+def migrate_fresh(url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["configure_logging"] = False
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip(PG_SKIP_REASON)
+        url = PG_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'entente.db'}"
+    migrate_fresh(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, max_body_bytes=64 * 1024)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    yield app
+    await app.state.engine.dispose()
+
+
+async def _empty_tables(app: FastAPI) -> None:
+    async with app.state.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in KEPT_TABLES:
+                await connection.execute(text(f"DELETE FROM {table.name}"))
+
+
+def _check_problem(response: httpx.Response) -> None:
+    """Every response of the suite: never a 500, and every error is problem+json."""
+    assert response.status_code < 500 or response.status_code == 503, (
+        f"{response.request.method} {response.request.url} gave {response.status_code}"
+    )
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json", response.headers
+        body = response.json() if response.request.method != "HEAD" else None
+        if body is not None:
+            assert body["status"] == response.status_code
+            assert {"type", "title", "detail"} <= body.keys()
+
+
+async def _read_and_check(response: httpx.Response) -> None:
+    await response.aread()
+    _check_problem(response)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver/api/v1",
+        event_hooks={"response": [_read_and_check]},
+    ) as client:
+        yield client
+    await _empty_tables(app)
+
+
+@pytest.fixture
+async def ccqs(client: httpx.AsyncClient, app: FastAPI) -> dict[str, Any]:
+    """The bundled CCQS seed, loaded through the dataset importer; the ids a test needs."""
+    from app.cli import load_dataset
+
+    await load_dataset(app.state.settings.database_url, SEED.read_bytes())
+    sessions = (await client.get("/councils/ccqs/sessions")).json()["items"]
+    persons = (await client.get("/persons", params={"limit": 200})).json()["items"]
+    return {
+        "council": (await client.get("/councils/ccqs")).json(),
+        "fifth": sessions[0],
+        "sixth": sessions[1],
+        "persons": {p["key"]: p for p in persons},
+    }
