@@ -18,6 +18,7 @@ from app.dataset.importer import import_dataset
 from app.dataset.schemas import Dataset
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError, pointer_for
+from app.search.service import rebuild_index
 
 
 def alembic_config(database_url: str) -> Config:
@@ -37,6 +38,17 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
+    # Records written before the search index existed get their terms now.
+    asyncio.run(reindex(database_url, only_if_empty=True))
+
+
+async def reindex(database_url: str, *, only_if_empty: bool = False) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            await rebuild_index(db, only_if_empty=only_if_empty)
+    finally:
+        await engine.dispose()
 
 
 async def load_dataset(database_url: str, document: bytes, *, if_empty: bool = False) -> str:
@@ -74,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument(
         "--if-empty", action="store_true", help="only when the database holds no council yet"
     )
+    commands.add_parser("reindex", help="compute every record's search terms again")
     load = commands.add_parser("import", help="import a dataset file (an upsert)")
     load.add_argument("file", type=Path)
     args = parser.parse_args(argv)
@@ -92,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "migrate":
         migrate(settings.database_url)
+    elif args.command == "reindex":
+        asyncio.run(reindex(settings.database_url))
     elif args.command == "seed":
         document = files("app.data").joinpath("ccqs.json").read_bytes()
         print(asyncio.run(load_dataset(settings.database_url, document, if_empty=args.if_empty)))

@@ -12,6 +12,16 @@ from app.errors import BadRequest, PayloadTooLarge, Problem, UnsupportedMediaTyp
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
+SearchParam = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="Words to look for, insensitive to case, accents, script and the usual "
+        "transliterations (`Sergei Lavrov`, `Serguei`, `Лавров`). Every word must match, "
+        "as the beginning of a word; best matches first.",
+    ),
+]
 CascadeParam = Annotated[
     bool,
     Query(description="Also delete what depends on the record, instead of answering 409."),

@@ -14,6 +14,7 @@ from app.errors import install_error_handlers
 from app.health import expected_revision
 from app.health import router as health_router
 from app.people.router import participants_router, persons_router
+from app.search.router import router as search_router
 from app.sessions.router import router as sessions_router
 from app.sources.router import router as sources_router
 from app.topics.router import agenda_router, topics_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agenda_router,
         sources_router,
         countries_router,
+        search_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -3,7 +3,7 @@ countries and languages, enforced once."""
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import pycountry
@@ -100,6 +100,19 @@ def _event_date(value: Any) -> Any:
     return parsed
 
 
+def _rfc3339(value: Any) -> Any:
+    # Strict: an RFC 3339 string with its offset; no Unix times, no naive local times.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("A time is RFC 3339 with an offset, e.g. 2007-02-21T09:00:00Z.")
+    return datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
 PartialDate = Annotated[str, BeforeValidator(_partial_date)]
 EventDate = Annotated[date, BeforeValidator(_event_date)]
 

@@ -1,8 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.councils import service
+from app.councils.models import CouncilKind, CouncilStatus
 from app.councils.schemas import CouncilCreate, CouncilRead, CouncilUpdate
 from app.db import DbSession
 from app.http import (
@@ -10,6 +11,7 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    SearchParam,
     StrictJsonRoute,
     created_response,
     json_response,
@@ -17,6 +19,7 @@ from app.http import (
     problems,
 )
 from app.pagination import Page, PageParams
+from app.types import CountryCode
 
 router = APIRouter(prefix="/councils", tags=["councils"], route_class=StrictJsonRoute)
 
@@ -40,9 +43,22 @@ CouncilId = Annotated[str, Depends(council_id_of)]
     response_model=Page[CouncilRead],
     responses=LIST_PROBLEMS,
 )
-async def list_councils(request: Request, db: DbSession, page: PageParams) -> Response:
-    """Every standing council, by slug."""
-    items, next_cursor = await service.list_councils(db, page=page)
+async def list_councils(
+    request: Request,
+    db: DbSession,
+    page: PageParams,
+    q: SearchParam = None,
+    country: Annotated[
+        list[CountryCode] | None, Query(description="A member country; repeatable (any).")
+    ] = None,
+    kind: Annotated[list[CouncilKind] | None, Query(description="Repeatable (any).")] = None,
+    status: Annotated[list[CouncilStatus] | None, Query(description="Repeatable (any).")] = None,
+) -> Response:
+    """Every standing council, by slug; with `q` (over acronym, names and description),
+    best matches first. `?country=FR&kind=bilateral` lists France's bilateral councils."""
+    items, next_cursor = await service.list_councils(
+        db, page=page, q=q, countries=country or (), kinds=kind or (), statuses=status or ()
+    )
     return page_response(request, items, next_cursor)
 
 

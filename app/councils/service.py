@@ -2,19 +2,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.councils.models import Council, CouncilMember
+from app.councils.models import Council, CouncilKind, CouncilMember, CouncilStatus
 from app.councils.schemas import CouncilCreate, CouncilUpdate, check_members
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.pagination import Keyset, PageRequest, SortKey
+from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
+from app.search.service import delete_terms, index_council, index_sessions, list_records
 from app.sessions.models import CouncilSession
 from app.sources.service import cited_source_ids, set_citations, sources_by_id
-
-COUNCIL_ORDER = Keyset([SortKey(Council.slug), SortKey(Council.id)])
 
 
 async def find_council_id(db: AsyncSession, council: str) -> str | None:
@@ -71,17 +70,28 @@ async def _councils_json(db: AsyncSession, councils: Sequence[Council]) -> list[
     ]
 
 
-def councils_query() -> Select[tuple[Council]]:
-    return select(Council)
-
-
 async def list_councils(
-    db: AsyncSession, *, page: PageRequest, query: Select[tuple[Council]] | None = None
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    q: str | None = None,
+    countries: Sequence[str] = (),
+    kinds: Sequence[CouncilKind] = (),
+    statuses: Sequence[CouncilStatus] = (),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    stmt = page.select(query if query is not None else councils_query(), COUNCIL_ORDER)
-    rows = (await db.scalars(stmt)).all()
-    rows, next_cursor = page.cut(rows, COUNCIL_ORDER, lambda c: (c.slug, c.id))
-    return await _councils_json(db, rows), next_cursor
+    """Councils by slug; with `q`, best matches first."""
+    stmt = select(Council)
+    if countries:
+        members = select(CouncilMember.council_id).where(CouncilMember.country.in_(countries))
+        stmt = stmt.where(Council.id.in_(members))
+    if kinds:
+        stmt = stmt.where(Council.kind.in_(kinds))
+    if statuses:
+        stmt = stmt.where(Council.status.in_(statuses))
+    councils, next_cursor = await list_records(
+        db, page=page, stmt=stmt, entity="council", order=(Council.slug, Council.id), q=q
+    )
+    return await _councils_json(db, councils), next_cursor
 
 
 async def get_council(db: AsyncSession, council_id: str) -> dict[str, Any]:
@@ -114,6 +124,7 @@ async def create_council(db: AsyncSession, *, data: CouncilCreate) -> str:
     await db.flush()
     await _set_members(db, council.id, data.member_countries)
     await set_citations(db, entity="council", record_id=council.id, source_ids=data.source_ids)
+    await index_council(db, council.id)
     return council.id
 
 
@@ -141,12 +152,25 @@ async def update_council(db: AsyncSession, *, council_id: str, data: CouncilUpda
         await set_citations(db, entity="council", record_id=council_id, source_ids=data.source_ids)
     council.updated_at = utcnow()
     await db.flush()
+    await index_council(db, council_id)
+    if {"name", "acronym"} & data.model_fields_set:
+        # Default session titles ("6th session of the CCQS") follow the council's names.
+        await index_sessions(db, await _session_ids(db, council_id))
+
+
+async def _session_ids(db: AsyncSession, council_id: str) -> list[str]:
+    return list(
+        await db.scalars(select(CouncilSession.id).where(CouncilSession.council_id == council_id))
+    )
 
 
 async def delete_council(db: AsyncSession, *, council_id: str, cascade: bool) -> None:
-    sessions = await db.scalar(select(func.count()).where(CouncilSession.council_id == council_id))
+    sessions = await _session_ids(db, council_id)
     if sessions and not cascade:
         raise Conflict(
-            f"The council has {sessions} session(s); delete with ?cascade=true to delete them too."
+            f"The council has {len(sessions)} session(s); "
+            "delete with ?cascade=true to delete them too."
         )
     await db.execute(delete(Council).where(Council.id == council_id))
+    await delete_terms(db, "council", [council_id])
+    await delete_terms(db, "session", sessions)

@@ -1,13 +1,17 @@
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from app.councils.service import find_council_id
 from app.db import DbSession
+from app.errors import ValidationFailed
 from app.http import (
     LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    SearchParam,
     StrictJsonRoute,
     created_response,
     json_response,
@@ -17,6 +21,7 @@ from app.http import (
 from app.pagination import Page, PageParams
 from app.people import service
 from app.people.schemas import (
+    Counterpart,
     OfficeCreate,
     OfficeRead,
     OfficeUpdate,
@@ -27,7 +32,10 @@ from app.people.schemas import (
     PersonRead,
     PersonUpdate,
 )
-from app.sessions.router import SessionDep
+from app.sessions import service as sessions_service
+from app.sessions.router import SessionDep, SessionFilterParams, SortParam, TopicFilterParam
+from app.sessions.schemas import PersonSession
+from app.types import CountryCode
 
 persons_router = APIRouter(prefix="/persons", tags=["persons"], route_class=StrictJsonRoute)
 participants_router = APIRouter(
@@ -46,9 +54,34 @@ ParticipationId = Annotated[str, Path(description="The participation's id.", max
     response_model=Page[PersonRead],
     responses=LIST_PROBLEMS,
 )
-async def list_persons(request: Request, db: DbSession, page: PageParams) -> Response:
-    """Every person, by name, with other names, identifiers and offices."""
-    items, next_cursor = await service.list_persons(db, page=page)
+async def list_persons(
+    request: Request,
+    db: DbSession,
+    page: PageParams,
+    q: SearchParam = None,
+    nationality: Annotated[
+        list[CountryCode] | None, Query(description="Alpha-2; repeatable (any).")
+    ] = None,
+    council: Annotated[
+        str | None,
+        Query(max_length=100, description="Attended a session of this council (id or slug)."),
+    ] = None,
+) -> Response:
+    """Every person, by name, with other names, identifiers and offices. With `q`, the
+    best matches first: `Sergei Lavrov`, `sergey lavrov`, `Serguei`, `LAVROV` and `Лавров`
+    all find Sergueï Lavrov; a whole word or a word of the name ranks above a prefix or
+    another name."""
+    council_id = None
+    if council is not None:
+        council_id = await find_council_id(db, council)
+        if council_id is None:
+            raise ValidationFailed(
+                "A filter names no record.",
+                errors=[("/query/council", f"No council has the id or slug '{council}'.")],
+            )
+    items, next_cursor = await service.list_persons(
+        db, page=page, q=q, nationalities=nationality or (), council_id=council_id
+    )
     return page_response(request, items, next_cursor)
 
 
@@ -107,6 +140,49 @@ async def delete_person(
     409 unless `cascade=true`, which deletes those participations too."""
     await service.delete_person(db, person_id=person_id, cascade=cascade)
     return Response(status_code=204)
+
+
+@persons_router.get(
+    "/{person_id}/sessions",
+    operation_id="persons_sessions_list",
+    summary="Sessions a person attended",
+    response_model=Page[PersonSession],
+    responses=problems(400, 404, 422),
+)
+async def list_person_sessions(
+    request: Request,
+    db: DbSession,
+    person_id: PersonId,
+    page: PageParams,
+    wanted: SessionFilterParams,
+    topic: TopicFilterParam = None,
+    sort: SortParam = "start_date",
+) -> Response:
+    """Every session the person attended, each with the council, the dates and
+    `participation`: the delegation they sat in, their role and the title they held that
+    day. Takes the filters and sorts of `GET /sessions`."""
+    await service.require_person(db, person_id)
+    items, next_cursor = await sessions_service.person_sessions(
+        db, person_id=person_id, page=page, sort=sort, wanted=replace(wanted, topic=topic)
+    )
+    return page_response(request, items, next_cursor)
+
+
+@persons_router.get(
+    "/{person_id}/counterparts",
+    operation_id="persons_counterparts_list",
+    summary="People a person met across the table",
+    response_model=Page[Counterpart],
+    responses=problems(400, 404, 422),
+)
+async def list_counterparts(
+    request: Request, db: DbSession, person_id: PersonId, page: PageParams
+) -> Response:
+    """People who sat in another delegation at a session this person attended, with the
+    number of sessions shared and their ids (oldest first); most shared first."""
+    await service.require_person(db, person_id)
+    items, next_cursor = await service.counterparts(db, person_id=person_id, page=page)
+    return page_response(request, items, next_cursor)
 
 
 @persons_router.get(

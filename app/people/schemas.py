@@ -147,6 +147,12 @@ class PersonSummary(ReadModel):
     nationality: str | None
 
 
+class Counterpart(ReadModel):
+    person: PersonSummary
+    shared_sessions: int
+    session_ids: list[str]
+
+
 class ParticipationCreate(InputModel):
     person_id: str = Field(max_length=36)
     delegation: CountryCode = Field(

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
 from app.db import utcnow
@@ -26,11 +27,10 @@ from app.people.schemas import (
     PersonUpdate,
 )
 from app.schemas import changes, reject_nulls, rfc3339
+from app.search.service import delete_terms, index_person, list_records
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
 from app.sources.service import cited_source_ids, set_citations, sources_by_id
 from app.types import partial_date_bounds
-
-PERSON_ORDER = Keyset([SortKey(Person.name), SortKey(Person.id)])
 
 # ---------------------------------------------------------------- offices
 
@@ -209,11 +209,28 @@ async def _persons_json(db: AsyncSession, persons: Sequence[Person]) -> list[dic
 
 
 async def list_persons(
-    db: AsyncSession, *, page: PageRequest
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    q: str | None = None,
+    nationalities: Sequence[str] = (),
+    council_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    rows = (await db.scalars(page.select(select(Person), PERSON_ORDER))).all()
-    rows, next_cursor = page.cut(rows, PERSON_ORDER, lambda p: (p.name, p.id))
-    return await _persons_json(db, rows), next_cursor
+    """Persons by name; with `q`, the best matches first (see app/search)."""
+    stmt = select(Person)
+    if nationalities:
+        stmt = stmt.where(Person.nationality.in_(nationalities))
+    if council_id is not None:
+        attended = (
+            select(Participation.person_id)
+            .join(CouncilSession, CouncilSession.id == Participation.session_id)
+            .where(CouncilSession.council_id == council_id)
+        )
+        stmt = stmt.where(Person.id.in_(attended))
+    persons, next_cursor = await list_records(
+        db, page=page, stmt=stmt, entity="person", order=(Person.name, Person.id), q=q
+    )
+    return await _persons_json(db, persons), next_cursor
 
 
 async def require_person(db: AsyncSession, person_id: str) -> Person:
@@ -289,6 +306,7 @@ async def create_person(db: AsyncSession, *, data: PersonCreate) -> str:
     await db.flush()
     await _set_names_and_identifiers(db, person.id, data)
     await set_citations(db, entity="person", record_id=person.id, source_ids=data.source_ids)
+    await index_person(db, person.id)
     return person.id
 
 
@@ -304,6 +322,7 @@ async def update_person(db: AsyncSession, *, person_id: str, data: PersonUpdate)
         await set_citations(db, entity="person", record_id=person_id, source_ids=data.source_ids)
     person.updated_at = utcnow()
     await db.flush()
+    await index_person(db, person_id)
 
 
 async def delete_person(db: AsyncSession, *, person_id: str, cascade: bool) -> None:
@@ -316,6 +335,7 @@ async def delete_person(db: AsyncSession, *, person_id: str, cascade: bool) -> N
         )
     await db.delete(person)
     await db.flush()
+    await delete_terms(db, "person", [person_id])
 
 
 # ---------------------------------------------------------------- participations
@@ -543,3 +563,54 @@ async def update_participation(
 async def delete_participation(db: AsyncSession, *, session_id: str, participation_id: str) -> None:
     await db.delete(await _require_participation(db, session_id, participation_id))
     await db.flush()
+
+
+async def counterparts(
+    db: AsyncSession, *, person_id: str, page: PageRequest
+) -> tuple[list[dict[str, Any]], str | None]:
+    """People who sat in another delegation at a session this person attended: most shared
+    sessions first, then by name."""
+    mine = aliased(Participation)
+    theirs = aliased(Participation)
+    shared = (
+        select(theirs.person_id, func.count(func.distinct(theirs.session_id)).label("shared"))
+        .join(mine, mine.session_id == theirs.session_id)
+        .where(
+            mine.person_id == person_id,
+            theirs.person_id != person_id,
+            theirs.delegation != mine.delegation,
+        )
+        .group_by(theirs.person_id)
+        .subquery("shared")
+    )
+    rank = (-shared.c.shared).label("rank")
+    keyset = Keyset([SortKey(rank), SortKey(Person.name), SortKey(Person.id)])
+    stmt = select(Person.id, Person.name, Person.nationality, rank, shared.c.shared).join(
+        shared, shared.c.person_id == Person.id
+    )
+    rows = (await db.execute(page.select(stmt, keyset))).all()
+    rows, next_cursor = page.cut(rows, keyset, lambda r: (r.rank, r.name, r.id))
+    sessions: dict[str, list[str]] = defaultdict(list)
+    if rows:
+        met = await db.execute(
+            select(theirs.person_id, theirs.session_id)
+            .join(mine, mine.session_id == theirs.session_id)
+            .join(CouncilSession, CouncilSession.id == theirs.session_id)
+            .where(
+                mine.person_id == person_id,
+                theirs.person_id.in_([r.id for r in rows]),
+                theirs.delegation != mine.delegation,
+            )
+            .order_by(CouncilSession.start_date, CouncilSession.id)
+        )
+        for other_id, session_id in met:
+            sessions[other_id].append(session_id)
+    items = [
+        {
+            "person": {"id": r.id, "name": r.name, "nationality": r.nationality},
+            "shared_sessions": r.shared,
+            "session_ids": sessions[r.id],
+        }
+        for r in rows
+    ]
+    return items, next_cursor

@@ -50,6 +50,7 @@ class CouncilSession(Identified, Base):
         CheckConstraint("ordinal >= 1", name="ordinal_positive"),
         Index("ix_council_session_start_date_id", "start_date", "id"),
         Index("ix_council_session_council_id_start_date_id", "council_id", "start_date", "id"),
+        Index("ix_council_session_updated_at", "updated_at"),
     )
 
     council_id: Mapped[str] = mapped_column(ForeignKey("council.id", ondelete="CASCADE"))

@@ -1,8 +1,8 @@
-from datetime import datetime
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import ColumnElement
+from pydantic import StringConstraints
 
 from app.councils.router import CouncilId
 from app.db import DbSession
@@ -19,16 +19,21 @@ from app.http import (
 from app.pagination import Page, PageParams
 from app.sessions import service
 from app.sessions.models import CouncilSession, SessionStatus
-from app.sessions.schemas import SessionCreate, SessionRead, SessionSummary, SessionUpdate
-from app.types import CountryCode, EventDate
+from app.sessions.schemas import (
+    SessionCreate,
+    SessionRead,
+    SessionSummary,
+    SessionUpdate,
+    TimelineEntry,
+)
+from app.types import CountryCode, EventDate, Rfc3339
 
 router = APIRouter(tags=["sessions"], route_class=StrictJsonRoute)
 
 SessionSort = Literal["start_date", "-start_date", "ordinal", "-ordinal"]
 
 
-async def session_conditions(
-    db: DbSession,
+def session_filter(
     country: Annotated[
         list[CountryCode] | None,
         Query(description="A member country of the council, or the host; repeatable (any)."),
@@ -37,7 +42,8 @@ async def session_conditions(
         list[CountryCode] | None, Query(description="The host country; repeatable (any).")
     ] = None,
     location_country: Annotated[
-        list[CountryCode] | None, Query(description="Where it met; repeatable (any).")
+        list[CountryCode] | None,
+        Query(description="The country it met in; repeatable (any)."),
     ] = None,
     status: Annotated[list[SessionStatus] | None, Query(description="Repeatable (any).")] = None,
     date_from: Annotated[
@@ -48,24 +54,48 @@ async def session_conditions(
         EventDate | None,
         Query(alias="to", description="Sessions starting on or before this date (inclusive)."),
     ] = None,
+    participant: Annotated[
+        list[Annotated[str, StringConstraints(max_length=36)]] | None,
+        Query(description="A person's id; repeated, sessions attended by *all* of them."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Words to find in the title, summary, segments, agenda item titles "
+            "and topic names, in any stored language; insensitive to case, accents and script "
+            "(`securite energetique`, `OTAN`, `NATO`). Every word must match (as a prefix).",
+        ),
+    ] = None,
     updated_since: Annotated[
-        datetime | None,
+        Rfc3339 | None,
         Query(description="Sessions changed at or after this RFC 3339 time."),
     ] = None,
-) -> list[ColumnElement[bool]]:
-    return await service.session_filters(
-        db,
-        countries=country or [],
-        host_country=host_country or [],
-        location_country=location_country or [],
-        statuses=status or [],
+) -> service.SessionFilter:
+    return service.SessionFilter(
+        countries=country or (),
+        host_countries=host_country or (),
+        location_countries=location_country or (),
+        statuses=status or (),
         date_from=date_from,
         date_to=date_to,
+        participants=participant or (),
+        q=q,
         updated_since=updated_since,
     )
 
 
-SessionConditions = Annotated[list[ColumnElement[bool]], Depends(session_conditions)]
+SessionFilterParams = Annotated[service.SessionFilter, Depends(session_filter)]
+# Apart, because /topics/{topic}/sessions has a path parameter of that name.
+TopicFilterParam = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description="A topic's id or slug: sessions whose agenda has it or a narrower topic.",
+        examples=["regional-issues"],
+    ),
+]
 SortParam = Annotated[
     SessionSort,
     Query(description="`start_date` (default), `-start_date`, `ordinal` or `-ordinal`."),
@@ -93,10 +123,11 @@ async def list_sessions(
     request: Request,
     db: DbSession,
     page: PageParams,
-    conditions: SessionConditions,
+    wanted: SessionFilterParams,
+    topic: TopicFilterParam = None,
     council: Annotated[
-        list[Annotated[str, Query(max_length=100)]] | None,
-        Query(description="Council id or slug; repeatable (any).", examples=["ccqs"]),
+        list[Annotated[str, StringConstraints(max_length=100)]] | None,
+        Query(description="A council's id or slug; repeatable (any).", examples=["ccqs"]),
     ] = None,
     sort: SortParam = "start_date",
 ) -> Response:
@@ -104,9 +135,8 @@ async def list_sessions(
     repeated values of one filter combine with OR: `?council=ccqs&from=2006-01-01` gives
     the CCQS sessions since 2006. Items are summaries; `GET /sessions/{id}` embeds the
     segments, participants and agenda."""
-    items, next_cursor = await service.list_sessions(
-        db, page=page, sort=sort, conditions=conditions
-    )
+    wanted = replace(wanted, councils=council or (), topic=topic)
+    items, next_cursor = await service.list_sessions(db, page=page, sort=sort, wanted=wanted)
     return page_response(request, items, next_cursor)
 
 
@@ -123,15 +153,14 @@ async def list_council_sessions(
     db: DbSession,
     council_id: CouncilId,
     page: PageParams,
-    conditions: SessionConditions,
+    wanted: SessionFilterParams,
+    topic: TopicFilterParam = None,
     sort: SortParam = "start_date",
 ) -> Response:
     """The sessions of one council (`/councils/ccqs/sessions`: the 5th, then the 6th),
     with the same filters and sorts as `GET /sessions`."""
-    conditions = [*conditions, CouncilSession.council_id == council_id]
-    items, next_cursor = await service.list_sessions(
-        db, page=page, sort=sort, conditions=conditions
-    )
+    wanted = replace(wanted, councils=[council_id], topic=topic)
+    items, next_cursor = await service.list_sessions(db, page=page, sort=sort, wanted=wanted)
     return page_response(request, items, next_cursor)
 
 
@@ -191,3 +220,21 @@ async def delete_session(db: DbSession, session: SessionDep) -> Response:
     """Delete a session with its segments, participants and agenda."""
     await service.delete_session(db, session_id=session.id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/councils/{council}/timeline",
+    operation_id="councils_timeline",
+    summary="A council's sessions over time",
+    response_model=Page[TimelineEntry],
+    responses=problems(400, 404, 422),
+    tags=["councils"],
+)
+async def council_timeline(
+    request: Request, db: DbSession, council_id: CouncilId, page: PageParams
+) -> Response:
+    """Every session of the council in date order, with the host, the days since the
+    previous session (start to start: 498 from the 5th CCQS session to the 6th), and the
+    number of participants and of agenda items."""
+    items, next_cursor = await service.timeline(db, council_id=council_id, page=page)
+    return page_response(request, items, next_cursor)

@@ -158,6 +158,33 @@ class SessionRead(SessionSummary):
     sources: list[SourceRead]
 
 
+class ParticipationBrief(ReadModel):
+    id: str
+    delegation: str
+    role: str
+    title_at_time: str | None
+
+
+class PersonSession(SessionSummary):
+    """A session a person attended, and how they took part."""
+
+    participation: ParticipationBrief
+
+
+class TimelineEntry(ReadModel):
+    session_id: str
+    ordinal: int | None
+    start_date: str
+    end_date: str
+    host_country: str | None
+    location: LocationRead
+    days_since_previous: int | None = Field(
+        description="Days from the previous session's start to this one's; null for the first."
+    )
+    participant_count: int
+    agenda_item_count: int
+
+
 def ordinal_title(ordinal: int | None, council_label: str, start: date) -> str:
     """The default title: "6th session of the CCQS", or "Session of the CCQS on 2007-02-21"."""
     if ordinal is None:

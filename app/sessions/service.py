@@ -1,5 +1,6 @@
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,12 +14,15 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key
+from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
+from app.search.service import delete_terms, index_sessions, matches
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant, SessionStatus
 from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate, ordinal_title
 from app.sources.service import cited_source_ids, set_citations, sources_by_id
-from app.topics.service import agenda_json
+from app.topics.models import AgendaItem
+from app.topics.service import agenda_json, find_topic_id, sessions_with_topic
 
 S = CouncilSession
 
@@ -110,8 +114,9 @@ async def list_sessions(
     *,
     page: PageRequest,
     sort: str,
-    conditions: Sequence[ColumnElement[bool]] = (),
+    wanted: "SessionFilter",
 ) -> tuple[list[dict[str, Any]], str | None]:
+    conditions = await session_conditions(db, wanted)
     keyset, key_of = SORTS[sort]
     rows = (await db.execute(page.select(sessions_query().where(*conditions), keyset))).all()
     rows, next_cursor = page.cut(rows, keyset, key_of)
@@ -119,49 +124,81 @@ async def list_sessions(
     return [summary_json(r, citations.get(r.id, [])) for r in rows], next_cursor
 
 
-async def session_filters(
-    db: AsyncSession,
-    *,
-    countries: Sequence[str] = (),
-    host_country: Sequence[str] = (),
-    location_country: Sequence[str] = (),
-    statuses: Sequence[SessionStatus] = (),
-    date_from: date | None = None,
-    date_to: date | None = None,
-    updated_since: datetime | None = None,
-) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of a session list; values within a parameter are OR-ed."""
+async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[dict[str, Any]]:
+    if not session_ids:
+        return []
+    rows = (await db.execute(sessions_query().where(S.id.in_(session_ids)))).all()
+    citations = await cited_source_ids(db, entity="session", record_ids=session_ids)
+    return [summary_json(r, citations.get(r.id, [])) for r in rows]
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What a session list asks for. Values within one field are alternatives (OR), except
+    `participants` (sessions attended by all of them); fields combine with AND."""
+
+    councils: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    host_countries: Sequence[str] = ()
+    location_countries: Sequence[str] = ()
+    statuses: Sequence[SessionStatus] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    participants: Sequence[str] = ()
+    topic: str | None = None
+    q: str | None = None
+    updated_since: datetime | None = None
+
+
+def _unknown(parameter: str, message: str) -> ValidationFailed:
+    return ValidationFailed("A filter names no record.", errors=[(f"/query/{parameter}", message)])
+
+
+async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a session list. Filters naming no record are 422."""
     conditions: list[ColumnElement[bool]] = []
-    if countries:
-        members = select(CouncilMember.council_id).where(CouncilMember.country.in_(countries))
-        conditions.append(or_(S.host_country.in_(countries), S.council_id.in_(members)))
-    if host_country:
-        conditions.append(S.host_country.in_(host_country))
-    if location_country:
-        conditions.append(S.location_country.in_(location_country))
-    if statuses:
-        conditions.append(S.status.in_(statuses))
-    if date_from is not None:
-        conditions.append(S.end_date >= date_from)
-    if date_to is not None:
-        conditions.append(S.start_date <= date_to)
-    if updated_since is not None:
-        conditions.append(S.updated_at >= updated_since)
+    if wanted.councils:
+        ids = []
+        for council in wanted.councils:
+            council_id = await find_council_id(db, council)
+            if council_id is None:
+                raise _unknown("council", f"No council has the id or slug '{council}'.")
+            ids.append(council_id)
+        conditions.append(S.council_id.in_(ids))
+    if wanted.countries:
+        members = select(CouncilMember.council_id).where(
+            CouncilMember.country.in_(wanted.countries)
+        )
+        conditions.append(or_(S.host_country.in_(wanted.countries), S.council_id.in_(members)))
+    if wanted.host_countries:
+        conditions.append(S.host_country.in_(wanted.host_countries))
+    if wanted.location_countries:
+        conditions.append(S.location_country.in_(wanted.location_countries))
+    if wanted.statuses:
+        conditions.append(S.status.in_(wanted.statuses))
+    if wanted.date_from is not None:
+        conditions.append(S.end_date >= wanted.date_from)
+    if wanted.date_to is not None:
+        conditions.append(S.start_date <= wanted.date_to)
+    for person_id in dict.fromkeys(wanted.participants):
+        if await db.get(Person, person_id) is None:
+            raise _unknown("participant", f"No person has the id '{person_id}'.")
+        attended = select(Participation.session_id).where(Participation.person_id == person_id)
+        conditions.append(S.id.in_(attended))
+    if wanted.topic is not None:
+        topic_id = await find_topic_id(db, wanted.topic)
+        if topic_id is None:
+            raise _unknown("topic", f"No topic has the id or slug '{wanted.topic}'.")
+        conditions.append(S.id.in_(sessions_with_topic(topic_id)))
+    if wanted.q is not None:
+        found = matches(wanted.q, ["session"])
+        conditions.append(S.id.in_(select(found.c.record_id)))
+    if wanted.updated_since is not None:
+        since = wanted.updated_since.astimezone(UTC)
+        if db.get_bind().dialect.name == "sqlite":
+            since = since.replace(tzinfo=None)  # SQLite keeps UTC timestamps without offset
+        conditions.append(S.updated_at >= since)
     return conditions
-
-
-async def council_condition(db: AsyncSession, councils: Sequence[str]) -> ColumnElement[bool]:
-    """Sessions of any of these councils, each named by id or slug (422 for an unknown one)."""
-    ids = []
-    for i, council in enumerate(councils):
-        council_id = await find_council_id(db, council)
-        if council_id is None:
-            raise ValidationFailed(
-                "Unknown council.",
-                errors=[(f"/query/council/{i}", f"No council has the id or slug '{council}'.")],
-            )
-        ids.append(council_id)
-    return S.council_id.in_(ids)
 
 
 async def require_session(db: AsyncSession, session_id: str) -> CouncilSession:
@@ -329,6 +366,7 @@ async def create_session(db: AsyncSession, *, data: SessionCreate) -> str:
     await db.flush()
     await _set_segments(db, session.id, data.segments)
     await set_citations(db, entity="session", record_id=session.id, source_ids=data.source_ids)
+    await index_sessions(db, [session.id])
     return session.id
 
 
@@ -380,6 +418,7 @@ async def update_session(db: AsyncSession, *, session_id: str, data: SessionUpda
         await set_citations(db, entity="session", record_id=session_id, source_ids=data.source_ids)
     session.updated_at = utcnow()
     await db.flush()
+    await index_sessions(db, [session_id])
     if data.start_date is not None:
         await rederive_offices(db, session_id=session_id)
 
@@ -387,3 +426,93 @@ async def update_session(db: AsyncSession, *, session_id: str, data: SessionUpda
 async def delete_session(db: AsyncSession, *, session_id: str) -> None:
     await require_session(db, session_id)
     await db.execute(delete(CouncilSession).where(CouncilSession.id == session_id))
+    await delete_terms(db, "session", [session_id])
+
+
+async def person_sessions(
+    db: AsyncSession, *, person_id: str, page: PageRequest, sort: str, wanted: SessionFilter
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The sessions a person attended, each with how they took part."""
+    items, next_cursor = await list_sessions(
+        db, page=page, sort=sort, wanted=replace(wanted, participants=[person_id])
+    )
+    rows = await db.execute(
+        select(
+            Participation.session_id,
+            Participation.id,
+            Participation.delegation,
+            Participation.role,
+            Office.title,
+        )
+        .outerjoin(Office, Office.id == Participation.office_id)
+        .where(
+            Participation.person_id == person_id,
+            Participation.session_id.in_([item["id"] for item in items]),
+        )
+    )
+    taking_part = {
+        session_id: {
+            "id": participation_id,
+            "delegation": delegation,
+            "role": role.value,
+            "title_at_time": title,
+        }
+        for session_id, participation_id, delegation, role, title in rows
+    }
+    return [item | {"participation": taking_part[item["id"]]} for item in items], next_cursor
+
+
+async def timeline(
+    db: AsyncSession, *, council_id: str, page: PageRequest
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A council's sessions in date order, with the days since the previous one."""
+    participants = (
+        select(func.count()).where(Participation.session_id == S.id).correlate(S).scalar_subquery()
+    )
+    agenda_items = (
+        select(func.count()).where(AgendaItem.session_id == S.id).correlate(S).scalar_subquery()
+    )
+    ordered = (
+        select(
+            S.id,
+            S.ordinal,
+            S.title,
+            S.start_date,
+            S.end_date,
+            S.host_country,
+            S.location_city,
+            S.location_country,
+            S.location_venue,
+            func.lag(S.start_date).over(order_by=(S.start_date, S.id)).label("previous_start"),
+            participants.label("participant_count"),
+            agenda_items.label("agenda_item_count"),
+        )
+        .where(S.council_id == council_id)
+        .subquery("timeline")
+    )
+    keyset = Keyset([date_key(ordered.c.start_date), SortKey(ordered.c.id)])
+    rows = (await db.execute(page.select(select(ordered), keyset))).all()
+    rows, next_cursor = page.cut(rows, keyset, lambda r: (r.start_date, r.id))
+    items = []
+    for r in rows:
+        previous = r.previous_start
+        if isinstance(previous, str):  # SQLite hands back window results untyped
+            previous = date.fromisoformat(previous)
+        items.append(
+            {
+                "session_id": r.id,
+                "ordinal": r.ordinal,
+                "start_date": iso_date(r.start_date),
+                "end_date": iso_date(r.end_date),
+                "host_country": r.host_country,
+                "location": {
+                    "city": r.location_city,
+                    "country": r.location_country,
+                    "venue": r.location_venue,
+                },
+                "days_since_previous": (r.start_date - previous).days if previous else None,
+                "participant_count": r.participant_count,
+                "agenda_item_count": r.agenda_item_count,
+            }
+        )
+    return items, next_cursor

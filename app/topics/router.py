@@ -1,6 +1,7 @@
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.db import DbSession
 from app.http import (
@@ -8,6 +9,7 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    SearchParam,
     StrictJsonRoute,
     created_response,
     json_response,
@@ -15,7 +17,9 @@ from app.http import (
     problems,
 )
 from app.pagination import Page, PageParams
-from app.sessions.router import SessionDep
+from app.sessions import service as sessions_service
+from app.sessions.router import SessionDep, SessionFilterParams, SortParam
+from app.sessions.schemas import SessionSummary
 from app.topics import service
 from app.topics.schemas import (
     AgendaItemCreate,
@@ -52,9 +56,23 @@ ItemId = Annotated[str, Path(description="The agenda item's id.", max_length=36)
     response_model=Page[TopicRead],
     responses=LIST_PROBLEMS,
 )
-async def list_topics(request: Request, db: DbSession, page: PageParams) -> Response:
-    """The thesaurus of agenda topics, by slug; `parent_id` and `children` make the tree."""
-    items, next_cursor = await service.list_topics(db, page=page)
+async def list_topics(
+    request: Request,
+    db: DbSession,
+    page: PageParams,
+    q: SearchParam = None,
+    parent: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="`root` for the top level, or a topic's id or slug for its children.",
+            examples=["regional-issues"],
+        ),
+    ] = None,
+) -> Response:
+    """The thesaurus of agenda topics, by slug; `parent_id` and `children` make the tree.
+    With `q` (over names in every language), best matches first."""
+    items, next_cursor = await service.list_topics(db, page=page, q=q, parent=parent)
     return page_response(request, items, next_cursor)
 
 
@@ -82,6 +100,30 @@ async def create_topic(request: Request, db: DbSession, body: TopicCreate) -> Re
 async def get_topic(db: DbSession, topic_id: TopicId) -> Response:
     """One topic by id or slug, e.g. `/topics/kosovo`, with its narrower topics' ids."""
     return json_response(await service.get_topic(db, topic_id))
+
+
+@topics_router.get(
+    "/{topic}/sessions",
+    operation_id="topics_sessions_list",
+    summary="Sessions that discussed a topic",
+    response_model=Page[SessionSummary],
+    responses=problems(400, 404, 422),
+)
+async def list_topic_sessions(
+    request: Request,
+    db: DbSession,
+    topic_id: TopicId,
+    page: PageParams,
+    wanted: SessionFilterParams,
+    sort: SortParam = "start_date",
+) -> Response:
+    """Sessions whose agenda has the topic or a narrower one: `/topics/regional-issues/
+    sessions` includes the sessions that discussed Kosovo. Takes the filters and sorts of
+    `GET /sessions`."""
+    items, next_cursor = await sessions_service.list_sessions(
+        db, page=page, sort=sort, wanted=replace(wanted, topic=topic_id)
+    )
+    return page_response(request, items, next_cursor)
 
 
 @topics_router.patch(

@@ -24,6 +24,13 @@ class TopicUpdate(InputModel):
     countries: CountryList | None = None
 
 
+class TopicSummary(ReadModel):
+    id: str
+    slug: str
+    name: str
+    names: dict[str, str]
+
+
 class TopicRead(ReadModel):
     id: str
     slug: str
@@ -33,15 +40,11 @@ class TopicRead(ReadModel):
     description: str | None
     countries: list[str]
     children: list[str]
+    path: list[TopicSummary] = Field(
+        description="From the root down to this topic itself: its place in the thesaurus."
+    )
     created_at: str
     updated_at: str
-
-
-class TopicSummary(ReadModel):
-    id: str
-    slug: str
-    name: str
-    names: dict[str, str]
 
 
 class AgendaItemCreate(InputModel):

@@ -2,18 +2,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.pagination import Keyset, PageRequest, SortKey
+from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
+from app.search.service import delete_terms, index_sessions, index_topic, list_records
 from app.sources.service import cited_source_ids, set_citations
 from app.topics.models import AgendaItem, Topic
 from app.topics.schemas import AgendaItemCreate, AgendaItemUpdate, TopicCreate, TopicUpdate
-
-TOPIC_ORDER = Keyset([SortKey(Topic.slug), SortKey(Topic.id)])
 
 # ---------------------------------------------------------------- topics
 
@@ -30,8 +29,32 @@ async def resolve_topic_id(db: AsyncSession, topic: str) -> str:
     return topic_id
 
 
+def topic_summary(topic: Topic) -> dict[str, Any]:
+    return {"id": topic.id, "slug": topic.slug, "name": topic.name, "names": topic.names}
+
+
+async def _paths(db: AsyncSession, topics: Sequence[Topic]) -> dict[str, list[dict[str, Any]]]:
+    """Each topic's path from the root, fetching its ancestors one generation a query."""
+    known = {t.id: t for t in topics}
+    missing = {t.parent_id for t in topics if t.parent_id and t.parent_id not in known}
+    while missing:
+        for ancestor in await db.scalars(select(Topic).where(Topic.id.in_(missing))):
+            known[ancestor.id] = ancestor
+        missing = {t.parent_id for t in known.values() if t.parent_id and t.parent_id not in known}
+    paths = {}
+    for topic in topics:
+        path: list[dict[str, Any]] = []
+        step: Topic | None = topic
+        while step is not None and len(path) < 100:
+            path.append(topic_summary(step))
+            step = known.get(step.parent_id or "")
+        paths[topic.id] = path[::-1]
+    return paths
+
+
 async def _topics_json(db: AsyncSession, topics: Sequence[Topic]) -> list[dict[str, Any]]:
     children: dict[str, list[str]] = defaultdict(list)
+    paths = await _paths(db, topics)
     ids = [t.id for t in topics]
     for parent_id, child_id in await db.execute(
         select(Topic.parent_id, Topic.id).where(Topic.parent_id.in_(ids)).order_by(Topic.slug)
@@ -48,6 +71,7 @@ async def _topics_json(db: AsyncSession, topics: Sequence[Topic]) -> list[dict[s
             "description": t.description,
             "countries": t.countries,
             "children": children[t.id],
+            "path": paths[t.id],
             "created_at": rfc3339(t.created_at),
             "updated_at": rfc3339(t.updated_at),
         }
@@ -56,11 +80,24 @@ async def _topics_json(db: AsyncSession, topics: Sequence[Topic]) -> list[dict[s
 
 
 async def list_topics(
-    db: AsyncSession, *, page: PageRequest
+    db: AsyncSession, *, page: PageRequest, q: str | None = None, parent: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    rows = (await db.scalars(page.select(select(Topic), TOPIC_ORDER))).all()
-    rows, next_cursor = page.cut(rows, TOPIC_ORDER, lambda t: (t.slug, t.id))
-    return await _topics_json(db, rows), next_cursor
+    """Topics by slug; `parent` is an id, a slug, or `root` for the top level."""
+    stmt = select(Topic)
+    if parent == "root":
+        stmt = stmt.where(Topic.parent_id.is_(None))
+    elif parent is not None:
+        parent_id = await find_topic_id(db, parent)
+        if parent_id is None:
+            raise ValidationFailed(
+                "A filter names no record.",
+                errors=[("/query/parent", f"No topic has the id or slug '{parent}'.")],
+            )
+        stmt = stmt.where(Topic.parent_id == parent_id)
+    topics, next_cursor = await list_records(
+        db, page=page, stmt=stmt, entity="topic", order=(Topic.slug, Topic.id), q=q
+    )
+    return await _topics_json(db, topics), next_cursor
 
 
 async def get_topic(db: AsyncSession, topic_id: str) -> dict[str, Any]:
@@ -107,6 +144,7 @@ async def create_topic(db: AsyncSession, *, data: TopicCreate) -> str:
     topic = Topic(**fields)
     db.add(topic)
     await db.flush()
+    await index_topic(db, topic.id)
     return topic.id
 
 
@@ -124,13 +162,34 @@ async def update_topic(db: AsyncSession, *, topic_id: str, data: TopicUpdate) ->
         setattr(topic, field, value)
     topic.updated_at = utcnow()
     await db.flush()
+    await index_topic(db, topic_id)
+    if {"name", "names"} & data.model_fields_set:
+        # Sessions are found by the names of the topics on their agenda.
+        await index_sessions(db, await _sessions_with_topics(db, [topic_id]))
+
+
+def subtree(topic_id: str) -> Select[str]:
+    """The ids of the topic and of every topic under it, by a recursive query."""
+    tree = select(Topic.id).where(Topic.id == topic_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(Topic.id).join(tree, Topic.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def sessions_with_topic(topic_id: str) -> Select[str]:
+    """The ids of the sessions whose agenda has the topic or one of its descendants."""
+    return select(AgendaItem.session_id).where(AgendaItem.topic_id.in_(subtree(topic_id)))
 
 
 async def descendant_ids(db: AsyncSession, topic_id: str) -> list[str]:
-    """The topic and every topic under it, by a recursive query."""
-    tree = select(Topic.id).where(Topic.id == topic_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Topic.id).join(tree, Topic.parent_id == tree.c.id))
-    return list(await db.scalars(select(tree.c.id)))
+    return list(await db.scalars(subtree(topic_id)))
+
+
+async def _sessions_with_topics(db: AsyncSession, topic_ids: list[str]) -> list[str]:
+    return list(
+        await db.scalars(
+            select(AgendaItem.session_id).where(AgendaItem.topic_id.in_(topic_ids)).distinct()
+        )
+    )
 
 
 async def delete_topic(db: AsyncSession, *, topic_id: str, cascade: bool) -> None:
@@ -138,19 +197,19 @@ async def delete_topic(db: AsyncSession, *, topic_id: str, cascade: bool) -> Non
     if topic is None:
         raise NotFound(f"No topic has the id '{topic_id}'.")
     subtree = await descendant_ids(db, topic_id)
-    uses = await db.scalar(select(func.count()).where(AgendaItem.topic_id.in_(subtree)))
-    if (uses or len(subtree) > 1) and not cascade:
+    sessions = await _sessions_with_topics(db, subtree)
+    if (sessions or len(subtree) > 1) and not cascade:
+        uses = await db.scalar(select(func.count()).where(AgendaItem.topic_id.in_(subtree)))
         raise Conflict(
             f"The topic has {len(subtree) - 1} narrower topic(s) and is on {uses} agenda "
             "item(s); delete with ?cascade=true to delete those too."
         )
-    sessions = set(
-        await db.scalars(select(AgendaItem.session_id).where(AgendaItem.topic_id.in_(subtree)))
-    )
     await db.delete(topic)
     await db.flush()
+    await delete_terms(db, "topic", subtree)
     for session_id in sessions:
         await _renumber(db, session_id)
+    await index_sessions(db, sessions)
 
 
 # ---------------------------------------------------------------- agenda items
@@ -260,6 +319,7 @@ async def create_agenda_item(db: AsyncSession, *, session_id: str, data: AgendaI
     await db.flush()
     await _place(db, session_id, item, data.position)
     await set_citations(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
+    await index_sessions(db, [session_id])
     return item.id
 
 
@@ -285,9 +345,11 @@ async def update_agenda_item(
         await set_citations(db, entity="agenda_item", record_id=item_id, source_ids=data.source_ids)
     item.updated_at = utcnow()
     await db.flush()
+    await index_sessions(db, [session_id])
 
 
 async def delete_agenda_item(db: AsyncSession, *, session_id: str, item_id: str) -> None:
     await db.delete(await _require_item(db, session_id, item_id))
     await db.flush()
     await _renumber(db, session_id)
+    await index_sessions(db, [session_id])

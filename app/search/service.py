@@ -1,0 +1,180 @@
+"""Keeping search terms in step with the records, and matching queries against them."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, Subquery, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.councils.models import Council
+from app.errors import ValidationFailed
+from app.pagination import Keyset, PageRequest, SortKey
+from app.people.models import Person, PersonOtherName
+from app.search.models import SearchTerm
+from app.search.normalize import prefix_upper_bound, search_words
+from app.sessions.models import CouncilSession, Segment
+from app.sessions.schemas import ordinal_title
+from app.topics.models import AgendaItem, Topic
+
+NAME, TEXT = 1, 0  # weights: words of the name or title rank above other words
+
+
+async def _set_terms(
+    db: AsyncSession, entity: str, record_id: str, texts: Iterable[tuple[str | None, int]]
+) -> None:
+    weights: dict[str, int] = {}
+    for text, weight in texts:
+        for word in search_words(text or ""):
+            weights[word[:100]] = max(weight, weights.get(word[:100], 0))
+    await delete_terms(db, entity, [record_id])
+    if weights:
+        await db.execute(
+            insert(SearchTerm),
+            [
+                {"entity": entity, "record_id": record_id, "term": term, "weight": weight}
+                for term, weight in weights.items()
+            ],
+        )
+
+
+async def delete_terms(db: AsyncSession, entity: str, record_ids: Sequence[str]) -> None:
+    if record_ids:
+        await db.execute(
+            delete(SearchTerm).where(
+                SearchTerm.entity == entity, SearchTerm.record_id.in_(record_ids)
+            )
+        )
+
+
+async def index_person(db: AsyncSession, person_id: str) -> None:
+    """A person is found by their name and every other name."""
+    person = await db.get_one(Person, person_id)
+    other_names = await db.scalars(
+        select(PersonOtherName.name).where(PersonOtherName.person_id == person_id)
+    )
+    await _set_terms(
+        db, "person", person_id, [(person.name, NAME), *((n, NAME) for n in other_names)]
+    )
+
+
+async def index_council(db: AsyncSession, council_id: str) -> None:
+    council = await db.get_one(Council, council_id)
+    texts = [(council.acronym, NAME), (council.name, NAME), (council.description, TEXT)]
+    await _set_terms(db, "council", council_id, texts + [(n, NAME) for n in council.names.values()])
+
+
+async def index_topic(db: AsyncSession, topic_id: str) -> None:
+    topic = await db.get_one(Topic, topic_id)
+    texts = [(topic.name, NAME), (topic.description, TEXT)]
+    await _set_terms(db, "topic", topic_id, texts + [(n, NAME) for n in topic.names.values()])
+
+
+async def index_sessions(db: AsyncSession, session_ids: Iterable[str]) -> None:
+    """A session is found by its title, summary, segments, agenda item titles and the
+    names of its agenda's topics in every language."""
+    for session_id in set(session_ids):
+        row = (
+            await db.execute(
+                select(CouncilSession, Council.acronym, Council.name)
+                .join(Council, Council.id == CouncilSession.council_id)
+                .where(CouncilSession.id == session_id)
+            )
+        ).one()
+        session, acronym, council_name = row
+        title = session.title or ordinal_title(
+            session.ordinal, acronym or council_name, session.start_date
+        )
+        texts: list[tuple[str | None, int]] = [(title, NAME), (session.summary, TEXT)]
+        for segment in await db.scalars(select(Segment).where(Segment.session_id == session_id)):
+            texts += [(segment.title, TEXT), (segment.format, TEXT), (segment.description, TEXT)]
+        agenda = await db.execute(
+            select(AgendaItem.title, AgendaItem.note, Topic.name, Topic.names)
+            .join(Topic, Topic.id == AgendaItem.topic_id)
+            .where(AgendaItem.session_id == session_id)
+        )
+        for item_title, note, topic_name, topic_names in agenda:
+            texts += [(item_title, TEXT), (note, TEXT), (topic_name, TEXT)]
+            texts += [(name, TEXT) for name in topic_names.values()]
+        await _set_terms(db, "session", session_id, texts)
+
+
+def query_words(q: str) -> list[str]:
+    words = search_words(q)[:10]
+    if not words:
+        raise ValidationFailed(
+            "The query has no searchable words.",
+            errors=[("/query/q", "Give at least one letter or digit to search for.")],
+        )
+    return words
+
+
+def matches(q: str, entities: Sequence[str]) -> Subquery:
+    """(entity, record_id, score) of the records that have every word of `q` as the prefix
+    of one of their terms. A word scores 2 when it is a whole term, 1 as a prefix, plus 1
+    when it is in the name or title; a record's score is the sum over the query's words."""
+    words = query_words(q)
+    in_range = [and_(SearchTerm.term >= w, SearchTerm.term < prefix_upper_bound(w)) for w in words]
+    per_word_score = [
+        func.max(
+            case(
+                (SearchTerm.term == w, 2 + SearchTerm.weight),
+                (match, 1 + SearchTerm.weight),
+                else_=0,
+            )
+        )
+        for w, match in zip(words, in_range, strict=True)
+    ]
+    score: Any = literal(0)
+    for part in per_word_score:
+        score = score + part
+    return (
+        select(SearchTerm.entity, SearchTerm.record_id, score.label("score"))
+        .where(SearchTerm.entity.in_(entities), or_(*in_range))
+        .group_by(SearchTerm.entity, SearchTerm.record_id)
+        .having(and_(*(part > 0 for part in per_word_score)))
+        .subquery("matches")
+    )
+
+
+async def rebuild_index(db: AsyncSession, *, only_if_empty: bool = False) -> bool:
+    """Compute every record's search terms again; True when it did."""
+    if only_if_empty and await db.scalar(select(SearchTerm.term).limit(1)) is not None:
+        return False
+    await db.execute(delete(SearchTerm))
+    for person_id in await db.scalars(select(Person.id)):
+        await index_person(db, person_id)
+    for council_id in await db.scalars(select(Council.id)):
+        await index_council(db, council_id)
+    for topic_id in await db.scalars(select(Topic.id)):
+        await index_topic(db, topic_id)
+    await index_sessions(db, await db.scalars(select(CouncilSession.id)))
+    return True
+
+
+async def list_records(
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    stmt: Select[Any],
+    entity: str,
+    order: Sequence[InstrumentedAttribute[Any]],
+    q: str | None,
+) -> tuple[list[Any], str | None]:
+    """A page of ORM records of `stmt` in `order` (whose last column is unique), or, with a
+    query, of those matching it, best first and then in `order`."""
+    if q is None:
+        keyset = Keyset([SortKey(column) for column in order])
+        rows = (await db.scalars(page.select(stmt, keyset))).all()
+        rows, next_cursor = page.cut(rows, keyset, lambda r: [getattr(r, c.key) for c in order])
+        return list(rows), next_cursor
+    found = matches(q, [entity])
+    rank = (-found.c.score).label("rank")
+    keyset = Keyset([SortKey(rank), *(SortKey(column) for column in order)])
+    model = order[-1].class_
+    stmt = stmt.add_columns(rank).join(found, found.c.record_id == model.id)
+    pairs = (await db.execute(page.select(stmt, keyset))).all()
+    pairs, next_cursor = page.cut(
+        pairs, keyset, lambda r: [r.rank, *(getattr(r[0], c.key) for c in order)]
+    )
+    return [pair[0] for pair in pairs], next_cursor

@@ -1,0 +1,126 @@
+"""Finding things: the examples of the issue, identical on SQLite and PostgreSQL."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+LAVROV = "Sergueï Lavrov"
+SERDIOUKOV = "Anatoli Serdioukov"
+
+
+@pytest.mark.parametrize("query", ["Sergei Lavrov", "sergey lavrov", "Serguei", "LAVROV", "Лавров"])
+async def test_persons_q_finds_lavrov(
+    client: httpx.AsyncClient, ccqs: dict[str, Any], query: str
+) -> None:
+    names = [p["name"] for p in (await client.get("/persons", params={"q": query})).json()["items"]]
+    assert names[0] == LAVROV
+
+
+@pytest.mark.parametrize("query", ["Serdyukov", "Serdioukov", "Сердюков"])
+async def test_persons_q_finds_serdioukov(
+    client: httpx.AsyncClient, ccqs: dict[str, Any], query: str
+) -> None:
+    names = [p["name"] for p in (await client.get("/persons", params={"q": query})).json()["items"]]
+    assert names == [SERDIOUKOV]
+
+
+async def test_persons_q_finds_alliot_marie(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    names = [
+        p["name"]
+        for p in (await client.get("/persons", params={"q": "alliot marie"})).json()["items"]
+    ]
+    assert names == ["Michèle Alliot-Marie"]
+
+
+async def test_persons_q_ranks_whole_words_first(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    await client.post("/persons", json={"name": "Sergei Lavrovsky"})
+    names = [
+        p["name"] for p in (await client.get("/persons", params={"q": "Lavrov"})).json()["items"]
+    ]
+    assert names == [LAVROV, "Sergei Lavrovsky"]
+
+
+@pytest.mark.parametrize("query", ["securite energetique", "Kosovo", "OTAN", "NATO", "2+2"])
+async def test_sessions_q_finds_the_sixth(
+    client: httpx.AsyncClient, ccqs: dict[str, Any], query: str
+) -> None:
+    ids = [s["id"] for s in (await client.get("/sessions", params={"q": query})).json()["items"]]
+    assert ids == [ccqs["sixth"]["id"]]
+
+
+async def test_search_is_typed_and_ranked(client: httpx.AsyncClient, ccqs: dict[str, Any]) -> None:
+    hits = (await client.get("/search", params={"q": "Kosovo"})).json()["items"]
+    assert [(h["type"], h["label"]) for h in hits] == [
+        ("topic", "Kosovo"),
+        ("session", "6th session of the CCQS"),
+    ]
+    assert hits[0]["item"]["slug"] == "kosovo"
+    persons = (await client.get("/search", params={"q": "Poutine", "type": "person"})).json()
+    assert [h["label"] for h in persons["items"]] == ["Vladimir Poutine"]
+
+
+async def test_topic_filter_includes_descendants(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    for topic in ("regional-issues", "kosovo"):
+        found = (await client.get("/sessions", params={"topic": topic})).json()["items"]
+        assert [s["id"] for s in found] == [ccqs["sixth"]["id"]]
+        via_topic = (await client.get(f"/topics/{topic}/sessions")).json()["items"]
+        assert [s["id"] for s in via_topic] == [ccqs["sixth"]["id"]]
+
+
+async def test_topic_shows_path_and_children(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    kosovo = (await client.get("/topics/kosovo")).json()
+    assert [t["slug"] for t in kosovo["path"]] == ["regional-issues", "kosovo"]
+    regional = (await client.get("/topics/regional-issues")).json()
+    children = [(await client.get(f"/topics/{c}")).json()["slug"] for c in regional["children"]]
+    assert sorted(children) == ["afghanistan", "frozen-conflicts", "kosovo", "near-and-middle-east"]
+    roots = (await client.get("/topics", params={"parent": "root", "limit": 200})).json()["items"]
+    assert len(roots) == 5
+
+
+async def test_person_sessions_and_counterparts(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    lavrov = ccqs["persons"]["lavrov"]["id"]
+    sessions = (await client.get(f"/persons/{lavrov}/sessions")).json()["items"]
+    assert [s["ordinal"] for s in sessions] == [6]
+    assert sessions[0]["participation"]["title_at_time"] == "Minister of Foreign Affairs"
+    assert sessions[0]["participation"]["delegation"] == "RU"
+    alliot = ccqs["persons"]["alliot-marie"]["id"]
+    met = (await client.get(f"/persons/{alliot}/counterparts")).json()["items"]
+    assert {m["person"]["name"] for m in met} == {SERDIOUKOV, LAVROV, "Vladimir Poutine"}
+    assert all(m["shared_sessions"] == 1 and m["session_ids"] == [ccqs["sixth"]["id"]] for m in met)
+
+
+async def test_timeline_counts_days(client: httpx.AsyncClient, ccqs: dict[str, Any]) -> None:
+    timeline = (await client.get("/councils/ccqs/timeline")).json()["items"]
+    assert [(t["ordinal"], t["days_since_previous"]) for t in timeline] == [(5, None), (6, 498)]
+    assert timeline[1]["participant_count"] == 5
+    assert timeline[1]["agenda_item_count"] == 11
+    assert timeline[1]["host_country"] == "RU"
+
+
+async def test_participant_filter_needs_all(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    persons = ccqs["persons"]
+    both = [persons["lavrov"]["id"], persons["alliot-marie"]["id"]]
+    found = (await client.get("/sessions", params={"participant": both})).json()["items"]
+    assert [s["ordinal"] for s in found] == [6]
+    stranger = (await client.post("/persons", json={"name": "Nobody"})).json()["id"]
+    found = (await client.get("/sessions", params={"participant": [*both, stranger]})).json()
+    assert found["items"] == []
+
+
+async def test_empty_query_is_422(client: httpx.AsyncClient, ccqs: dict[str, Any]) -> None:
+    response = await client.get("/sessions", params={"q": "!!!"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/query/q"
