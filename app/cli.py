@@ -1,4 +1,4 @@
-"""The `entente` command: serve, migrate, seed, import."""
+"""The `entente` command: serve, migrate, seed, import, reindex, keys."""
 
 import argparse
 import asyncio
@@ -8,16 +8,17 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from app import models  # noqa: F401  (registers every table with the ORM)
+from app.auth import service as keys
+from app.auth.models import Scope
 from app.config import get_settings
 from app.councils.models import Council
-from app.dataset.importer import import_dataset
-from app.dataset.schemas import Dataset
-from app.db import create_engine, create_sessionmaker
-from app.errors import AppError, pointer_for
+from app.dataset.importer import import_document
+from app.db import create_engine, create_sessionmaker, write_intent
+from app.errors import AppError
+from app.http import parse_json
 from app.search.service import rebuild_index
 
 
@@ -54,24 +55,49 @@ async def reindex(database_url: str, *, only_if_empty: bool = False) -> None:
 async def load_dataset(database_url: str, document: bytes, *, if_empty: bool = False) -> str:
     """Import a dataset document in one transaction; the message to print."""
     try:
-        dataset = Dataset.model_validate_json(document)
-    except ValidationError as error:
-        problems = "\n".join(
-            f"  {pointer_for(('body', *e['loc']))}: {e['msg']}" for e in error.errors()
-        )
-        raise SystemExit(f"entente: the dataset is invalid:\n{problems}") from None
+        parsed = parse_json(document)
+    except AppError as error:
+        raise SystemExit(f"entente: {error.detail}") from None
     engine = create_engine(database_url)
+    write_intent.set(True)
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
             if if_empty and await db.scalar(select(func.count()).select_from(Council)):
                 return "The database holds councils already; the seed was not loaded."
-            await import_dataset(db, dataset)
+            await import_document(db, parsed)
     except AppError as error:
         problems = "\n".join(f"  {pointer}: {message}" for pointer, message in error.errors)
         raise SystemExit(f"entente: {error.detail}\n{problems}") from None
     finally:
         await engine.dispose()
     return "Dataset imported."
+
+
+async def manage_keys(database_url: str, args: argparse.Namespace) -> str:
+    """The `keys` subcommands: create (prints the key, once), list, revoke."""
+    engine = create_engine(database_url)
+    write_intent.set(args.action != "list")
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            if args.action == "create":
+                key, token = await keys.create_key(db, name=args.name, scope=Scope(args.scope))
+                return f"{token}\n(The key '{key.name}' with scope '{key.scope}'; shown once.)"
+            if args.action == "revoke":
+                key = await keys.revoke_key(db, name=args.name)
+                return f"Revoked the key '{key.name}'."
+            rows = [keys.key_json(k) for k in await keys.list_keys(db)]
+            return (
+                "\n".join(
+                    f"{k['name']}\t{k['scope']}\tcreated {k['created_at']}"
+                    + (f"\trevoked {k['revoked_at']}" if k["revoked_at"] else "")
+                    for k in rows
+                )
+                or "No keys."
+            )
+    except AppError as error:
+        raise SystemExit(f"entente: {error.detail}") from None
+    finally:
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,6 +113,14 @@ def main(argv: list[str] | None = None) -> None:
         "--if-empty", action="store_true", help="only when the database holds no council yet"
     )
     commands.add_parser("reindex", help="compute every record's search terms again")
+    keys_parser = commands.add_parser("keys", help="manage API keys")
+    key_actions = keys_parser.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="make a key; it is printed once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", required=True, choices=[s.value for s in Scope])
+    key_actions.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = key_actions.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("name")
     load = commands.add_parser("import", help="import a dataset file (an upsert)")
     load.add_argument("file", type=Path)
     args = parser.parse_args(argv)
@@ -105,10 +139,16 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "migrate":
         migrate(settings.database_url)
+    elif args.command == "keys":
+        print(asyncio.run(manage_keys(settings.database_url, args)))
     elif args.command == "reindex":
         asyncio.run(reindex(settings.database_url))
     elif args.command == "seed":
         document = files("app.data").joinpath("ccqs.json").read_bytes()
         print(asyncio.run(load_dataset(settings.database_url, document, if_empty=args.if_empty)))
     elif args.command == "import":
-        print(asyncio.run(load_dataset(settings.database_url, args.file.read_bytes())))
+        try:
+            document = args.file.read_bytes()
+        except OSError as error:
+            sys.exit(f"entente: cannot read {args.file}: {error.strerror}")
+        print(asyncio.run(load_dataset(settings.database_url, document)))

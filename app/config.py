@@ -14,6 +14,17 @@ class Settings(BaseSettings):
     # production so that nobody can forge a cursor for another list.
     cursor_secret: str = "entente-development-cursor-secret"
     log_sql: bool = False
+    # Reads need no key unless this is false; then they need a key with the `read` scope.
+    public_read: bool = True
+    # Requests a minute: per API key, and per client address for requests without a key.
+    rate_limit: int = 1200
+    anonymous_rate_limit: int = 300
+    # Shares rate limits between processes, e.g. redis://127.0.0.1:6379/0.
+    redis_url: str | None = None
+    # Comma-separated origins allowed to call the API from a browser; none by default.
+    cors_origins: str = ""
+    # POST /import takes larger bodies than other routes.
+    import_max_body_bytes: int = 50 * 1024 * 1024
 
 
 @lru_cache

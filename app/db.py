@@ -1,10 +1,12 @@
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -59,12 +61,24 @@ class Identified:
     )
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
+# True while a request or command that writes runs: its SQLite transactions then take the
+# write lock at BEGIN, so that two writers queue instead of failing to upgrade a read lock.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+def _configure_sqlite(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
+    # The driver's own transaction handling would commit at each SAVEPOINT release; turn it
+    # off and let SQLAlchemy say BEGIN (see _begin_sqlite), as SQLAlchemy's docs advise.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -73,7 +87,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
     return engine
 
 
@@ -92,3 +107,20 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function" commits before the response is sent, so a client never sees a 201
 # for a write whose commit then failed.
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def as_db_time(db: AsyncSession, moment: datetime) -> datetime:
+    """A time as the database compares it: SQLite keeps UTC timestamps without offset."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None) if db.get_bind().dialect.name == "sqlite" else moment
+
+
+async def lock_row(db: AsyncSession, model: Any, record_id: str) -> None:
+    """Lock a record until the transaction ends (PostgreSQL; SQLite has one writer at a
+    time), so that a read-check-write such as If-Match cannot interleave with another."""
+    await db.execute(select(model.id).where(model.id == record_id).with_for_update())
+
+
+async def touch(db: AsyncSession, model: Any, record_id: str) -> None:
+    """Mark a record as changed when a part of it (a participant, an office) changed."""
+    await db.execute(update(model).where(model.id == record_id).values(updated_at=utcnow()))

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger("entente.errors")
 
@@ -54,12 +55,24 @@ class BadRequest(AppError):
     status, slug, title = 400, "bad-request", "Bad request"
 
 
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
 class NotFound(AppError):
     status, slug, title = 404, "not-found", "Not found"
 
 
 class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
 class PayloadTooLarge(AppError):
@@ -72,6 +85,10 @@ class UnsupportedMediaType(AppError):
 
 class ValidationFailed(AppError):
     status, slug, title = 422, "validation-error", "Validation error"
+
+
+class TooManyRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
 class ServiceUnavailable(AppError):
@@ -149,15 +166,28 @@ async def _request_validation_error(_: Request, exc: Exception) -> Response:
     )
 
 
-async def _http_exception(_: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (Starlette names only one route's)."""
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     slug, title = HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No route matches this path."
     if exc.status_code == 405:
         detail = "This path does not support that method."
-    headers = dict(exc.headers) if exc.headers else None
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(exc.status_code, slug, title, detail, headers=headers)
 
 

@@ -5,10 +5,20 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Query, Request, Response
+from fastapi import Header, Query, Request, Response
 from fastapi.routing import APIRoute
 
-from app.errors import BadRequest, PayloadTooLarge, Problem, UnsupportedMediaType
+from app.db import write_intent
+from app.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from app.idempotency.dependencies import remember
+from app.journal.service import etag_of
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -20,6 +30,14 @@ SearchParam = Annotated[
         description="Words to look for, insensitive to case, accents, script and the usual "
         "transliterations (`Sergei Lavrov`, `Serguei`, `Лавров`). Every word must match, "
         "as the beginning of a word; best matches first.",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The record's ETag as last read: the write is refused with 412 if the "
+        "record changed since. Without it, the write proceeds.",
     ),
 ]
 CascadeParam = Annotated[
@@ -39,6 +57,24 @@ def json_response(
     )
 
 
+def resource_response(
+    request: Request,
+    content: Any,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """One record, with its ETag; `304 Not Modified` when `If-None-Match` already has it."""
+    etag = etag_of(content)
+    headers = {**(headers or {}), "ETag": etag}
+    if_none_match = request.headers.get("if-none-match")
+    if request.method == "GET" and if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if etag in tags or "*" in tags:
+            return Response(status_code=304, headers={"ETag": etag})
+    return json_response(content, status_code=status_code, headers=headers)
+
+
 def page_response(request: Request, items: list[Any], next_cursor: str | None) -> Response:
     """A list page: `{"items", "next_cursor"}`, and a `Link: rel="next"` header when there
     is a next page."""
@@ -46,13 +82,14 @@ def page_response(request: Request, items: list[Any], next_cursor: str | None) -
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url}>; rel="next"'
-    return json_response({"items": items, "next_cursor": next_cursor}, headers=headers)
+    return resource_response(request, {"items": items, "next_cursor": next_cursor}, headers=headers)
 
 
 def created_response(request: Request, content: dict[str, Any]) -> Response:
     """201 with the new resource and its `Location`."""
     location = f"{request.url.path.rstrip('/')}/{content['id']}"
-    return json_response(content, status_code=201, headers={"Location": location})
+    response = resource_response(request, content, status_code=201, headers={"Location": location})
+    return remember(request, response)
 
 
 def _reject_constant(name: str) -> Any:
@@ -96,7 +133,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
@@ -104,19 +141,31 @@ def _is_json(content_type: str) -> bool:
 
 
 class StrictJsonRoute(APIRoute):
-    """Reads and parses the body before FastAPI does, so that oversize bodies, non-JSON
-    media types and malformed JSON get their own problem responses (413, 415, 400) rather
-    than a generic validation error."""
+    """The route class of every API route. It reads and parses the body before FastAPI
+    does, so that oversize bodies, non-JSON media types and malformed JSON get their own
+    problem responses (413, 415, 400) rather than a generic validation error; and it
+    refuses NUL characters in parameters, which PostgreSQL cannot store or compare."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
 
         async def strict_json_handler(request: Request) -> Response:
+            # PostgreSQL refuses NUL in text: refuse it first, as the contract says.
+            if any("\x00" in value for value in request.path_params.values()):
+                raise NotFound("No record has that id.")
+            nul = [k for k, v in request.query_params.multi_items() if "\x00" in v]
+            if nul:
+                raise ValidationFailed(
+                    "A parameter holds a NUL character.",
+                    errors=[(f"/query/{name}", "NUL characters are not allowed.") for name in nul],
+                )
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                write_intent.set(True)
             if takes_body and request.method in BODY_METHODS:
                 body = await read_body(request, request.app.state.settings.max_body_bytes)
                 if body:
-                    if not _is_json(request.headers.get("content-type", "application/json")):
+                    if not is_json(request.headers.get("content-type", "application/json")):
                         raise UnsupportedMediaType("Send the body as application/json.")
                     # Starlette caches both; FastAPI then reads the parsed document.
                     request._body = body
@@ -131,11 +180,15 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
     descriptions = {
         400: "Malformed JSON or an invalid cursor.",
+        401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`).",
+        403: "The API key lacks the scope this needs.",
         404: "No record has that id.",
         409: "A unique key is taken, or the record is in use.",
         413: "The body is too large.",
         415: "The body is not JSON.",
+        412: "The record changed since the ETag given in `If-Match`.",
         422: "Some fields are invalid; `errors` lists each with a JSON Pointer.",
+        429: "Too many requests: wait for `Retry-After` seconds.",
     }
     return {
         status: {
@@ -147,6 +200,6 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ_PROBLEMS = problems(404)
-LIST_PROBLEMS = problems(400, 422)
-WRITE_PROBLEMS = problems(400, 404, 409, 413, 415, 422)
+READ_PROBLEMS = problems(401, 404, 429)
+LIST_PROBLEMS = problems(400, 401, 422, 429)
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 412, 413, 415, 422, 429)

@@ -3,16 +3,24 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import models  # noqa: F401  (registers every table with the ORM)
+from app.auth.dependencies import access
+from app.auth.ratelimit import RateLimiter
+from app.auth.router import router as keys_router
 from app.config import Settings, get_settings
 from app.councils.router import router as councils_router
 from app.countries.router import router as countries_router
+from app.dataset.router import router as dataset_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.health import expected_revision
 from app.health import router as health_router
+from app.idempotency.dependencies import Replay, idempotency, replay_response
+from app.journal.router import router as journal_router
+from app.middleware import RequestMiddleware, configure_logging
 from app.people.router import participants_router, persons_router
 from app.search.router import router as search_router
 from app.sessions.router import router as sessions_router
@@ -46,10 +54,12 @@ Conventions:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.rate_limiter.close()
         await app.state.engine.dispose()
 
     app = FastAPI(
@@ -59,13 +69,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         license_info={"name": "MIT", "identifier": "MIT"},
         lifespan=lifespan,
+        separate_input_output_schemas=False,
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings.database_url, echo=settings.log_sql)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.head_revision = expected_revision(settings.database_url)
+    app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
+    app.add_exception_handler(Replay, replay_response)
     app.include_router(health_router)
+    # Who may do this, then (for POST) whether it was done already.
+    access_checked = [Depends(access), Depends(idempotency, scope="function")]
     for router in (
         councils_router,
         sessions_router,
@@ -76,6 +91,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sources_router,
         countries_router,
         search_router,
+        dataset_router,
+        journal_router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, dependencies=access_checked)
+    app.include_router(keys_router, prefix=API_PREFIX)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=[
+                "ETag",
+                "Link",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(RequestMiddleware)
     return app

@@ -12,8 +12,9 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
@@ -55,6 +56,10 @@ class SortKey:
 
 def date_key(column: Column) -> SortKey:
     return SortKey(column, date.isoformat, date.fromisoformat)
+
+
+def datetime_key(column: Column) -> SortKey:
+    return SortKey(column, datetime.isoformat, datetime.fromisoformat)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class PageRequest:
             payload, signature = _unb64(payload_part), _unb64(signature_part)
         except (binascii.Error, ValueError):
             raise BadRequest(_REFUSED) from None
+        # Only the spelling this API wrote: base64 decoders forgive padding, "+" and "/",
+        # and spare bits, so that other spellings of one cursor would pass the signature.
+        if f"{_b64(payload)}.{_b64(signature)}" != self.cursor:
+            raise BadRequest(_REFUSED)
         if not hmac.compare_digest(signature, self._signature(payload)):
             raise BadRequest(_REFUSED)
         try:
@@ -146,7 +155,7 @@ def page_request(
     request: Request, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> PageRequest:
     params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "cursor")
-    scope = request.url.path + "?" + "&".join(f"{k}={v}" for k, v in params)
+    scope = request.url.path + "?" + urlencode(params)
     secret = request.app.state.settings.cursor_secret.encode()
     return PageRequest(limit=limit, cursor=cursor, scope=scope, secret=secret)
 

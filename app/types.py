@@ -33,6 +33,9 @@ def _clean_text(value: Any) -> Any:
 
 
 _TEXT = BeforeValidator(_clean_text)
+# Each length fits the column that stores it.
+Acronym = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=50)]
+TinyText = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=200)]
 Name = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=500)]
 LongText = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=20_000)]
@@ -65,8 +68,8 @@ CountryCode = Annotated[
     AfterValidator(_country),
 ]
 
-_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z")
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 
 def _check_year(year: int) -> None:
@@ -110,7 +113,7 @@ def _rfc3339(value: Any) -> Any:
 
 
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})\Z"
 )
 Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
 PartialDate = Annotated[str, BeforeValidator(_partial_date)]
@@ -120,8 +123,19 @@ Labels = Annotated[
     dict[LanguageTag, Name],
     Field(max_length=50, description="Labels by BCP 47 language tag."),
 ]
-CountryList = Annotated[list[CountryCode], Field(max_length=250)]
-IdList = Annotated[list[Annotated[str, StringConstraints(max_length=36)]], Field(max_length=200)]
+
+
+def _no_repeats(items: list[str]) -> list[str]:
+    if len(set(items)) != len(items):
+        raise ValueError("A country is listed twice.")
+    return items
+
+
+CountryList = Annotated[list[CountryCode], Field(max_length=250), AfterValidator(_no_repeats)]
+# A reference to another record by id (or, where said, by slug): checked like text so that
+# NUL and broken Unicode are a 422, never a database error.
+RecordRef = Annotated[str, _TEXT, StringConstraints(strict=True, min_length=1, max_length=100)]
+IdList = Annotated[list[RecordRef], Field(max_length=200)]
 
 
 def partial_date_bounds(value: str | None) -> tuple[date, date] | None:

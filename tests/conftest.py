@@ -16,6 +16,8 @@ from alembic import command
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.auth.models import Scope
+from app.auth.service import create_key
 from app.cli import alembic_config
 from app.config import Settings
 from app.main import create_app
@@ -91,16 +93,37 @@ async def _read_and_check(response: httpx.Response) -> None:
     _check_problem(response)
 
 
+async def make_key(app: FastAPI, name: str, scope: Scope) -> str:
+    """A new API key's token, made as `entente keys create` makes it."""
+    async with app.state.sessionmaker() as db, db.begin():
+        _, token = await create_key(db, name=name, scope=scope)
+    return token
+
+
+def http_client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    """A client of the API over HTTP (httpx on the ASGI app) that checks every response."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver/api/v1",
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+        event_hooks={"response": [_read_and_check]},
+    )
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://testserver/api/v1",
-        event_hooks={"response": [_read_and_check]},
-    ) as client:
+    """A client with an `admin` key, which may do everything; tables are emptied after."""
+    token = await make_key(app, "test-admin", Scope.admin)
+    async with http_client(app, token) as client:
         yield client
     await _empty_tables(app)
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without a key (it shares the `client` fixture's clean-up)."""
+    async with http_client(app) as anonymous:
+        yield anonymous
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Identified, enum_column
@@ -33,6 +33,11 @@ class Council(Identified, Base):
     status: Mapped[CouncilStatus] = mapped_column(
         enum_column(CouncilStatus, "council_status"), default=CouncilStatus.active
     )
+
+    @classmethod
+    def named(cls, key: str) -> ColumnElement[bool]:
+        """The council whose id or slug is `key`: paths and filters accept either."""
+        return or_(cls.id == key, cls.slug == key)
 
 
 class CouncilMember(Base):

@@ -11,12 +11,13 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    IfMatch,
     SearchParam,
     StrictJsonRoute,
     created_response,
-    json_response,
     page_response,
     problems,
+    resource_response,
 )
 from app.pagination import Page, PageParams
 from app.types import CountryCode
@@ -26,9 +27,7 @@ router = APIRouter(prefix="/councils", tags=["councils"], route_class=StrictJson
 
 async def council_id_of(
     db: DbSession,
-    council: Annotated[
-        str, Path(description="The council's id or slug.", examples=["ccqs"], max_length=100)
-    ],
+    council: Annotated[str, Path(description="The council's id or slug.", examples=["ccqs"])],
 ) -> str:
     return await service.resolve_council_id(db, council)
 
@@ -73,8 +72,7 @@ async def list_councils(
 async def create_council(request: Request, db: DbSession, body: CouncilCreate) -> Response:
     """Create a standing council. `slug` must be unique (409 otherwise); a `bilateral`
     council has exactly two `member_countries`."""
-    council_id = await service.create_council(db, data=body)
-    return created_response(request, await service.get_council(db, council_id))
+    return created_response(request, await service.create_council(db, data=body))
 
 
 @router.get(
@@ -84,9 +82,9 @@ async def create_council(request: Request, db: DbSession, body: CouncilCreate) -
     response_model=CouncilRead,
     responses=READ_PROBLEMS,
 )
-async def get_council(db: DbSession, council_id: CouncilId) -> Response:
+async def get_council(request: Request, db: DbSession, council_id: CouncilId) -> Response:
     """One council by id or slug, e.g. `/councils/ccqs`, with its sources embedded."""
-    return json_response(await service.get_council(db, council_id))
+    return resource_response(request, await service.get_council(db, council_id))
 
 
 @router.patch(
@@ -96,11 +94,19 @@ async def get_council(db: DbSession, council_id: CouncilId) -> Response:
     response_model=CouncilRead,
     responses=WRITE_PROBLEMS,
 )
-async def update_council(db: DbSession, council_id: CouncilId, body: CouncilUpdate) -> Response:
+async def update_council(
+    request: Request,
+    db: DbSession,
+    council_id: CouncilId,
+    body: CouncilUpdate,
+    if_match: IfMatch = None,
+) -> Response:
     """Change the fields given. Lists (`member_countries`, `source_ids`) are replaced
     whole; a nullable field set to `null` is cleared."""
-    await service.update_council(db, council_id=council_id, data=body)
-    return json_response(await service.get_council(db, council_id))
+    return resource_response(
+        request,
+        await service.update_council(db, council_id=council_id, data=body, if_match=if_match),
+    )
 
 
 @router.delete(
@@ -111,9 +117,12 @@ async def update_council(db: DbSession, council_id: CouncilId, body: CouncilUpda
     responses=problems(404, 409),
 )
 async def delete_council(
-    db: DbSession, council_id: CouncilId, cascade: CascadeParam = False
+    db: DbSession,
+    council_id: CouncilId,
+    cascade: CascadeParam = False,
+    if_match: IfMatch = None,
 ) -> Response:
     """Delete a council. One with sessions is refused with 409 unless `cascade=true`,
     which deletes its sessions, their participants, segments and agenda too."""
-    await service.delete_council(db, council_id=council_id, cascade=cascade)
+    await service.delete_council(db, council_id=council_id, cascade=cascade, if_match=if_match)
     return Response(status_code=204)

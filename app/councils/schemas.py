@@ -3,7 +3,16 @@ from pydantic import Field, ValidationInfo, field_validator
 from app.councils.models import CouncilKind, CouncilStatus
 from app.schemas import InputModel, ReadModel
 from app.sources.schemas import SourceRead
-from app.types import CountryList, IdList, Labels, LongText, Name, PartialDate, ShortText, Slug
+from app.types import (
+    Acronym,
+    CountryList,
+    IdList,
+    Labels,
+    LongText,
+    Name,
+    PartialDate,
+    Slug,
+)
 
 BILATERAL_MEMBERS = "A bilateral council has exactly two member countries."
 
@@ -21,9 +30,15 @@ def check_members(kind: CouncilKind | None, members: list[str] | None) -> str | 
     return None
 
 
+def members_fit_kind(members: list[str], info: ValidationInfo) -> list[str]:
+    if problem := check_members(info.data.get("kind"), members):
+        raise ValueError(problem)
+    return members
+
+
 class CouncilCreate(InputModel):
     slug: Slug = Field(examples=["ccqs"], description="Unique; usable in paths instead of the id.")
-    acronym: ShortText | None = Field(None, examples=["CCQS"])
+    acronym: Acronym | None = Field(None, examples=["CCQS"])
     name: Name = Field(examples=["Franco-Russian Cooperation Council on Security Issues"])
     names: Labels = Field(
         default_factory=dict,
@@ -44,17 +59,12 @@ class CouncilCreate(InputModel):
     status: CouncilStatus = CouncilStatus.active
     source_ids: IdList = Field(default_factory=list)
 
-    @field_validator("member_countries")
-    @classmethod
-    def _members_fit_kind(cls, members: list[str], info: ValidationInfo) -> list[str]:
-        if problem := check_members(info.data.get("kind"), members):
-            raise ValueError(problem)
-        return members
+    _members_fit_kind = field_validator("member_countries")(members_fit_kind)
 
 
 class CouncilUpdate(InputModel):
     slug: Slug | None = None
-    acronym: ShortText | None = None
+    acronym: Acronym | None = None
     name: Name | None = None
     names: Labels | None = None
     kind: CouncilKind | None = None

@@ -2,24 +2,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council, CouncilKind, CouncilMember, CouncilStatus
 from app.councils.schemas import CouncilCreate, CouncilUpdate, check_members
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.journal import service as journal
 from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
 from app.search.service import delete_terms, index_council, index_sessions, list_records
 from app.sessions.models import CouncilSession
+from app.sessions.service import delete_session
 from app.sources.service import cited_source_ids, set_citations, sources_by_id
 
 
 async def find_council_id(db: AsyncSession, council: str) -> str | None:
-    return await db.scalar(
-        select(Council.id).where(or_(Council.id == council, Council.slug == council))
-    )
+    return await db.scalar(select(Council.id).where(Council.named(council)))
 
 
 async def resolve_council_id(db: AsyncSession, council: str) -> str:
@@ -117,7 +117,7 @@ async def _set_members(db: AsyncSession, council_id: str, countries: list[str]) 
     )
 
 
-async def create_council(db: AsyncSession, *, data: CouncilCreate) -> str:
+async def create_council(db: AsyncSession, *, data: CouncilCreate) -> dict[str, Any]:
     await _check_slug_free(db, data.slug)
     council = Council(**data.model_dump(exclude={"member_countries", "source_ids"}))
     db.add(council)
@@ -125,25 +125,25 @@ async def create_council(db: AsyncSession, *, data: CouncilCreate) -> str:
     await _set_members(db, council.id, data.member_countries)
     await set_citations(db, entity="council", record_id=council.id, source_ids=data.source_ids)
     await index_council(db, council.id)
-    return council.id
+    return await journal.after_create(db, "council", council.id, get_council)
 
 
-async def update_council(db: AsyncSession, *, council_id: str, data: CouncilUpdate) -> None:
+async def update_council(
+    db: AsyncSession, *, council_id: str, data: CouncilUpdate, if_match: str | None = None
+) -> dict[str, Any]:
     reject_nulls(
         data, ("slug", "name", "names", "kind", "member_countries", "status", "source_ids")
     )
-    council = await db.get(Council, council_id)
-    if council is None:
-        raise NotFound(f"No council has the id '{council_id}'.")
+    before = await journal.before_write(db, Council, council_id, get_council, if_match)
     if data.slug is not None:
         await _check_slug_free(db, data.slug, other_than=council_id)
-    if data.kind is not None or data.member_countries is not None:
-        members = data.member_countries or (await _members(db, [council_id]))[council_id]
-        if problem := check_members(data.kind or council.kind, members):
-            raise ValidationFailed(
-                "The council's kind and members disagree.",
-                errors=[("/member_countries", problem)],
-            )
+    members = before["member_countries"] if data.member_countries is None else data.member_countries
+    problem = check_members(data.kind or CouncilKind(before["kind"]), members)
+    if problem:
+        raise ValidationFailed(
+            "The council's kind and members disagree.", errors=[("/member_countries", problem)]
+        )
+    council = await db.get_one(Council, council_id)
     for field, value in changes(data, exclude={"member_countries", "source_ids"}).items():
         setattr(council, field, value)
     if data.member_countries is not None:
@@ -156,6 +156,7 @@ async def update_council(db: AsyncSession, *, council_id: str, data: CouncilUpda
     if {"name", "acronym"} & data.model_fields_set:
         # Default session titles ("6th session of the CCQS") follow the council's names.
         await index_sessions(db, await _session_ids(db, council_id))
+    return await journal.after_update(db, "council", before, get_council)
 
 
 async def _session_ids(db: AsyncSession, council_id: str) -> list[str]:
@@ -164,13 +165,18 @@ async def _session_ids(db: AsyncSession, council_id: str) -> list[str]:
     )
 
 
-async def delete_council(db: AsyncSession, *, council_id: str, cascade: bool) -> None:
+async def delete_council(
+    db: AsyncSession, *, council_id: str, cascade: bool, if_match: str | None = None
+) -> None:
+    before = await journal.before_write(db, Council, council_id, get_council, if_match)
     sessions = await _session_ids(db, council_id)
     if sessions and not cascade:
         raise Conflict(
             f"The council has {len(sessions)} session(s); "
             "delete with ?cascade=true to delete them too."
         )
+    for session_id in sessions:
+        await delete_session(db, session_id=session_id)
     await db.execute(delete(Council).where(Council.id == council_id))
     await delete_terms(db, "council", [council_id])
-    await delete_terms(db, "session", sessions)
+    journal.deleted(db, "council", before)

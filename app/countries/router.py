@@ -7,10 +7,16 @@ from sqlalchemy import select
 from app.countries.models import Country
 from app.db import DbSession
 from app.errors import NotFound
-from app.http import LIST_PROBLEMS, READ_PROBLEMS, json_response, page_response
+from app.http import (
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    StrictJsonRoute,
+    page_response,
+    resource_response,
+)
 from app.pagination import Keyset, Page, PageParams, SortKey
 
-router = APIRouter(prefix="/countries", tags=["countries"])
+router = APIRouter(prefix="/countries", tags=["countries"], route_class=StrictJsonRoute)
 
 COUNTRY_ORDER = Keyset([SortKey(Country.code)])
 
@@ -53,9 +59,9 @@ async def list_countries(request: Request, db: DbSession, page: PageParams) -> R
     response_model=CountryRead,
     responses=READ_PROBLEMS,
 )
-async def get_country(db: DbSession, code: str) -> Response:
+async def get_country(request: Request, db: DbSession, code: str) -> Response:
     """One country by its alpha-2 code, in either case: `FR`, `fr`."""
     country = await db.get(Country, code.upper())
     if country is None:
         raise NotFound(f"'{code}' is not an ISO 3166-1 alpha-2 country code.")
-    return json_response(country_json(country))
+    return resource_response(request, country_json(country))

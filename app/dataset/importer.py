@@ -7,23 +7,26 @@ its JSON Pointer into the document; if there is any, the caller rolls everything
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
-from sqlalchemy import delete, select
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils import service as councils
 from app.councils.models import Council
 from app.councils.schemas import CouncilCreate, CouncilUpdate
 from app.dataset.schemas import (
-    Dataset,
     DatasetCouncil,
+    DatasetEnvelope,
+    DatasetParticipant,
     DatasetPerson,
     DatasetSession,
+    DatasetSource,
     DatasetTopic,
 )
-from app.errors import AppError, ValidationFailed
+from app.errors import AppError, ValidationFailed, pointer_for
 from app.people import service as people
 from app.people.models import Office, Participation, Person
 from app.people.schemas import (
@@ -41,8 +44,10 @@ from app.sources import service as sources
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceUpdate
 from app.topics import service as topics
-from app.topics.models import AgendaItem, Topic
+from app.topics.models import Topic
 from app.topics.schemas import AgendaItemCreate, TopicCreate, TopicUpdate
+
+Record = TypeVar("Record", bound=BaseModel)
 
 
 def changed(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
@@ -60,56 +65,70 @@ class Importer:
         self.errors: list[tuple[str, str]] = []
         self.source_ids: dict[str, str] = {}
 
-    async def record(
-        self, pointer: str, write: Callable[[Any], Awaitable[None]], item: Any
-    ) -> None:
-        """Write one record in a SAVEPOINT; a failure is noted against `pointer`."""
+    async def record(self, pointer: str, write: Callable[[], Awaitable[None]]) -> None:
+        """Write one record in a SAVEPOINT; a failure is noted against `pointer`, the
+        record's place in the document, and the import goes on to find the others."""
         try:
             async with self.db.begin_nested():
-                await write(item)
+                await write()
         except AppError as error:
             if error.errors:
                 self.errors += [(pointer + sub, message) for sub, message in error.errors]
             else:
                 self.errors.append((pointer, error.detail))
+        except ValidationError as error:
+            self.errors += [
+                (pointer + pointer_for(("body", *e["loc"])), e["msg"]) for e in error.errors()
+            ]
 
     def cited(self, urls: list[str], pointer: str) -> list[str]:
-        ids = []
-        for i, url in enumerate(urls):
-            if url in self.source_ids:
-                ids.append(self.source_ids[url])
-            else:
-                raise ValidationFailed(
-                    "Unknown source.",
-                    errors=[(f"{pointer}/{i}", f"No source has the URL '{url}'.")],
-                )
-        return ids
+        unknown = [
+            (f"{pointer}/{i}", f"No source has the URL '{u}'.")
+            for i, u in enumerate(urls)
+            if u not in self.source_ids
+        ]
+        if unknown:
+            raise ValidationFailed("Unknown source.", errors=unknown)
+        return [self.source_ids[url] for url in urls]
 
-    async def run(self, dataset: Dataset) -> None:
-        for i, source in enumerate(dataset.sources):
-            await self.record(f"/sources/{i}", self.source, source)
-        self.source_ids = {
-            url: id_ for url, id_ in await self.db.execute(select(Source.url, Source.id))
-        }
-        for i, topic in self.parents_first(dataset.topics):
-            await self.record(f"/topics/{i}", self.topic, topic)
-        for i, person in enumerate(dataset.persons):
-            await self.record(f"/persons/{i}", self.person, person)
-        for i, council in enumerate(dataset.councils):
-            await self.record(f"/councils/{i}", self.council, council)
-        for i, session in enumerate(dataset.sessions):
-            await self.record(f"/sessions/{i}", self.session, session)
+    def parsed(
+        self, kind: type[Record], raws: list[dict[str, Any]], name: str
+    ) -> list[tuple[int, Record]]:
+        """The records of one list that are valid on their own; the others' problems are
+        noted with their pointers."""
+        valid = []
+        for i, raw in enumerate(raws):
+            try:
+                valid.append((i, kind.model_validate(raw)))
+            except ValidationError as error:
+                self.errors += [
+                    (f"/{name}/{i}" + pointer_for(("body", *e["loc"])), e["msg"])
+                    for e in error.errors()
+                ]
+        return valid
+
+    async def run(self, document: DatasetEnvelope) -> None:
+        for i, source in self.parsed(DatasetSource, document.sources, "sources"):
+            await self.record(f"/sources/{i}", partial(self.source, source))
+        urls = await self.db.execute(select(Source.url, Source.id))
+        self.source_ids = {url: source_id for url, source_id in urls}
+        for i, topic in self.parents_first(self.parsed(DatasetTopic, document.topics, "topics")):
+            await self.record(f"/topics/{i}", partial(self.topic, topic))
+        for i, person in self.parsed(DatasetPerson, document.persons, "persons"):
+            await self.record(f"/persons/{i}", partial(self.person, person))
+        for i, council in self.parsed(DatasetCouncil, document.councils, "councils"):
+            await self.record(f"/councils/{i}", partial(self.council, council))
+        for i, session in self.parsed(DatasetSession, document.sessions, "sessions"):
+            await self.record(f"/sessions/{i}", partial(self.session, session, f"/sessions/{i}"))
         if self.errors:
             raise ValidationFailed(
                 "The dataset has errors; nothing was imported.", errors=self.errors
             )
 
     @staticmethod
-    def parents_first(items: list[DatasetTopic]) -> list[tuple[int, DatasetTopic]]:
+    def parents_first(items: list[tuple[int, DatasetTopic]]) -> list[tuple[int, DatasetTopic]]:
         """Topics ordered so that a parent comes before its children."""
-        by_slug = {t.slug: t for t in items}
-        ordered: list[tuple[int, DatasetTopic]] = []
-        placed: set[str] = set()
+        by_slug = {t.slug: t for _, t in items}
 
         def depth(topic: DatasetTopic, seen: frozenset[str] = frozenset()) -> int:
             parent = by_slug.get(topic.parent or "")
@@ -117,39 +136,29 @@ class Importer:
                 return 0
             return 1 + depth(parent, seen | {topic.slug})
 
-        for i, topic in sorted(enumerate(items), key=lambda pair: depth(pair[1])):
-            if topic.slug not in placed:
-                ordered.append((i, topic))
-                placed.add(topic.slug)
-        return ordered
+        return sorted(items, key=lambda pair: depth(pair[1]))
 
     async def source(self, item: SourceCreate) -> None:
         existing = await self.db.scalar(select(Source.id).where(Source.url == item.url))
         if existing is None:
             await sources.create_source(self.db, data=item)
-            return
-        diff = changed(await sources.get_source(self.db, existing), jsonable(item))
-        if diff:
+        elif diff := changed(await sources.get_source(self.db, existing), jsonable(item)):
             await sources.update_source(self.db, source_id=existing, data=SourceUpdate(**diff))
 
     async def topic(self, item: DatasetTopic) -> None:
         desired = jsonable(item, exclude={"parent"})
+        desired["parent_id"] = None
         if item.parent is not None:
-            parent_id = await topics.find_topic_id(self.db, item.parent)
-            if parent_id is None:
+            desired["parent_id"] = await topics.find_topic_id(self.db, item.parent)
+            if desired["parent_id"] is None:
                 raise ValidationFailed(
                     "Unknown parent.",
                     errors=[("/parent", f"No topic has the slug '{item.parent}'.")],
                 )
-            desired["parent_id"] = parent_id
-        else:
-            desired["parent_id"] = None
         existing = await self.db.scalar(select(Topic.id).where(Topic.slug == item.slug))
         if existing is None:
             await topics.create_topic(self.db, data=TopicCreate(**desired))
-            return
-        diff = changed(await topics.get_topic(self.db, existing), desired)
-        if diff:
+        elif diff := changed(await topics.get_topic(self.db, existing), desired):
             await topics.update_topic(self.db, topic_id=existing, data=TopicUpdate(**diff))
 
     async def person(self, item: DatasetPerson) -> None:
@@ -157,35 +166,32 @@ class Importer:
         desired["source_ids"] = self.cited(item.sources, "/sources")
         person_id = await self.db.scalar(select(Person.id).where(Person.key == item.key))
         if person_id is None:
-            person_id = await people.create_person(self.db, data=PersonCreate(**desired))
-            current_offices: list[dict[str, Any]] = []
+            person = await people.create_person(self.db, data=PersonCreate(**desired))
+            person_id, stored_offices = person["id"], []
         else:
             current = await people.get_person(self.db, person_id)
             if diff := changed(current, desired):
                 await people.update_person(self.db, person_id=person_id, data=PersonUpdate(**diff))
-            current_offices = current["offices"]
-        by_term = {(o["title"], o["start_date"]): o for o in current_offices}
+            stored_offices = current["offices"]
+        # Offices are matched by title and start: the dataset lists a person's offices whole.
+        by_term = {(o["title"], o["start_date"]): o for o in stored_offices}
         kept = set()
         for i, office in enumerate(item.offices):
             wanted = jsonable(office, exclude={"sources"})
             wanted["source_ids"] = self.cited(office.sources, f"/offices/{i}/sources")
             stored = by_term.get((office.title, office.start_date))
             if stored is None:
-                kept.add(
-                    await people.create_office(
-                        self.db, person_id=person_id, data=OfficeCreate(**wanted)
-                    )
+                made = await people.create_office(
+                    self.db, person_id=person_id, data=OfficeCreate(**wanted)
                 )
-            else:
-                kept.add(stored["id"])
-                if diff := changed(stored, wanted):
-                    await people.update_office(
-                        self.db,
-                        person_id=person_id,
-                        office_id=stored["id"],
-                        data=OfficeUpdate(**diff),
-                    )
-        for stale in {o["id"] for o in current_offices} - kept:
+                kept.add(made["id"])
+                continue
+            kept.add(stored["id"])
+            if diff := changed(stored, wanted):
+                await people.update_office(
+                    self.db, person_id=person_id, office_id=stored["id"], data=OfficeUpdate(**diff)
+                )
+        for stale in {o["id"] for o in stored_offices} - kept:
             await people.delete_office(self.db, person_id=person_id, office_id=stale)
 
     async def council(self, item: DatasetCouncil) -> None:
@@ -194,12 +200,10 @@ class Importer:
         existing = await self.db.scalar(select(Council.id).where(Council.slug == item.slug))
         if existing is None:
             await councils.create_council(self.db, data=CouncilCreate(**desired))
-            return
-        diff = changed(await councils.get_council(self.db, existing), desired)
-        if diff:
+        elif diff := changed(await councils.get_council(self.db, existing), desired):
             await councils.update_council(self.db, council_id=existing, data=CouncilUpdate(**diff))
 
-    async def session(self, item: DatasetSession) -> None:
+    async def session(self, item: DatasetSession, pointer: str) -> None:
         council_id = await self.db.scalar(select(Council.id).where(Council.slug == item.council))
         if council_id is None:
             raise ValidationFailed(
@@ -223,150 +227,150 @@ class Importer:
         if desired["status"] is None:
             desired["status"] = sessions.default_status(item.end_date or item.start_date).value
         if session_id is None:
-            session_id = await sessions.create_session(
+            current = await sessions.create_session(
                 self.db, data=SessionCreate(council_id=council_id, **desired)
             )
-            current = await sessions.get_session_detail(self.db, session_id)
         else:
             current = await sessions.get_session_detail(self.db, session_id)
             diff = changed(current, desired)
             # Reads show the default title where none is stored; compare the stored one.
-            stored = await sessions.require_session(self.db, session_id)
-            if stored.title == item.title:
+            if (await sessions.require_session(self.db, session_id)).title == item.title:
                 diff.pop("title", None)
             if diff:
-                await sessions.update_session(
+                current = await sessions.update_session(
                     self.db, session_id=session_id, data=SessionUpdate(**diff)
                 )
-        # Segments: matched by key, so that they keep their ids and participants.
+        # Segments are matched by key, so that they keep their ids and participants.
         segment_ids = {s["key"]: s["id"] for s in current["segments"] if s["key"]}
-        wanted_segments = [
+        wanted = [
             {**jsonable(s, exclude={"id"}), "id": segment_ids.get(s.key)} for s in item.segments
         ]
-        stored_segments = [
+        stored = [
             {k: v for k, v in s.items() if k != "participant_ids"} for s in current["segments"]
         ]
-        if [{**s, "id": None} for s in stored_segments] != [
-            {**s, "id": None} for s in wanted_segments
-        ]:
-            await sessions.update_session(
-                self.db, session_id=session_id, data=SessionUpdate(segments=wanted_segments)
+        if [s | {"id": None} for s in stored] != [s | {"id": None} for s in wanted]:
+            current = await sessions.update_session(
+                self.db, session_id=current["id"], data=SessionUpdate(segments=wanted)
             )
-            current = await sessions.get_session_detail(self.db, session_id)
-            segment_ids = {s["key"]: s["id"] for s in current["segments"] if s["key"]}
-        await self.participants(item, session_id, current, segment_ids)
-        await self.agenda(item, session_id, current)
+        await self.participants(item, current, pointer)
+        await self.record(f"{pointer}/agenda", partial(self.agenda, item, current))
 
     async def participants(
-        self,
-        item: DatasetSession,
-        session_id: str,
-        current: dict[str, Any],
-        segment_ids: dict[str, str],
+        self, item: DatasetSession, current: dict[str, Any], pointer: str
     ) -> None:
-        session = await sessions.require_session(self.db, session_id)
+        """Participants are matched by person; those the dataset no longer lists go."""
+        session = await sessions.require_session(self.db, current["id"])
+        segment_ids = {s["key"]: s["id"] for s in current["segments"] if s["key"]}
         stored = {p["person_id"]: p for p in current["participants"]}
-        listed = set()
+        listed: set[str] = set()
         for i, participant in enumerate(item.participants):
-            pointer = f"/participants/{i}"
-            person_id = await self.db.scalar(
-                select(Person.id).where(Person.key == participant.person)
-            )
-            if person_id is None:
-                raise ValidationFailed(
-                    "Unknown person.",
-                    errors=[
-                        (f"{pointer}/person", f"No person has the key '{participant.person}'.")
-                    ],
-                )
-            listed.add(person_id)
-            office_id = None
-            if participant.office_title is not None:
-                office_id = await self.db.scalar(
-                    select(Office.id).where(
-                        Office.person_id == person_id, Office.title == participant.office_title
-                    )
-                )
-                if office_id is None:
-                    raise ValidationFailed(
-                        "Unknown office.",
-                        errors=[
-                            (
-                                f"{pointer}/office_title",
-                                f"The person has no office '{participant.office_title}'.",
-                            )
-                        ],
-                    )
-            unknown = [s for s in participant.segments if s not in segment_ids]
-            if unknown:
-                raise ValidationFailed(
-                    "Unknown segment.",
-                    errors=[(f"{pointer}/segments", f"The session has no segment '{unknown[0]}'.")],
-                )
-            wanted = {
-                "delegation": participant.delegation,
-                "role": participant.role.value,
-                "segment_ids": [segment_ids[s] for s in participant.segments],
-                "note": participant.note,
-                "source_ids": self.cited(participant.sources, f"{pointer}/sources"),
-            }
-            have = stored.get(person_id)
-            if have is None:
-                await people.create_participation(
-                    self.db,
-                    session=session,
-                    data=ParticipationCreate(person_id=person_id, office_id=office_id, **wanted),
-                )
-                continue
-            diff = changed(have, wanted)
-            given = await self.db.get(Participation, have["id"])
-            if given is not None and (
-                given.office_given,
-                given.office_id if given.office_given else None,
-            ) != (office_id is not None, office_id):
-                diff["office_id"] = office_id
-            if diff:
-                await people.update_participation(
-                    self.db,
-                    session=session,
-                    participation_id=have["id"],
-                    data=ParticipationUpdate(**diff),
-                )
+            write = partial(self.participant, participant, session, stored, segment_ids, listed)
+            await self.record(f"{pointer}/participants/{i}", write)
         for person_id, have in stored.items():
             if person_id not in listed:
                 await people.delete_participation(
-                    self.db, session_id=session_id, participation_id=have["id"]
+                    self.db, session_id=session.id, participation_id=have["id"]
                 )
 
-    async def agenda(self, item: DatasetSession, session_id: str, current: dict[str, Any]) -> None:
+    async def participant(
+        self,
+        item: DatasetParticipant,
+        session: CouncilSession,
+        stored: dict[str, dict[str, Any]],
+        segment_ids: dict[str, str],
+        listed: set[str],
+    ) -> None:
+        person_id = await self.db.scalar(select(Person.id).where(Person.key == item.person))
+        if person_id is None:
+            raise ValidationFailed(
+                "Unknown person.", errors=[("/person", f"No person has the key '{item.person}'.")]
+            )
+        listed.add(person_id)
+        office_id = None
+        if item.office_title is not None:
+            office_id = await self.db.scalar(
+                select(Office.id).where(
+                    Office.person_id == person_id, Office.title == item.office_title
+                )
+            )
+            if office_id is None:
+                raise ValidationFailed(
+                    "Unknown office.",
+                    errors=[("/office_title", f"The person has no office '{item.office_title}'.")],
+                )
+        unknown = [
+            (f"/segments/{i}", f"The session has no segment '{key}'.")
+            for i, key in enumerate(item.segments)
+            if key not in segment_ids
+        ]
+        if unknown:
+            raise ValidationFailed("Unknown segment.", errors=unknown)
+        wanted = {
+            "delegation": item.delegation,
+            "role": item.role.value,
+            "segment_ids": [segment_ids[key] for key in item.segments],
+            "note": item.note,
+            "source_ids": self.cited(item.sources, "/sources"),
+        }
+        have = stored.get(person_id)
+        if have is None:
+            await people.create_participation(
+                self.db,
+                session=session,
+                data=ParticipationCreate(person_id=person_id, office_id=office_id, **wanted),
+            )
+            return
+        diff = changed(have, wanted)
+        participation = await self.db.get_one(Participation, have["id"])
+        given = participation.office_id if participation.office_given else None
+        if given != office_id:
+            diff["office_id"] = office_id
+        if diff:
+            await people.update_participation(
+                self.db,
+                session=session,
+                participation_id=have["id"],
+                data=ParticipationUpdate(**diff),
+            )
+
+    async def agenda(self, item: DatasetSession, current: dict[str, Any]) -> None:
+        """The agenda is compared whole, and written again when it differs."""
         wanted: list[dict[str, Any]] = []
+        errors = []
         for i, entry in sorted(enumerate(item.agenda), key=lambda pair: pair[1].position):
             topic_id = await topics.find_topic_id(self.db, entry.topic)
             if topic_id is None:
-                raise ValidationFailed(
-                    "Unknown topic.",
-                    errors=[(f"/agenda/{i}/topic", f"No topic has the slug '{entry.topic}'.")],
-                )
+                errors.append((f"/{i}/topic", f"No topic has the slug '{entry.topic}'."))
+                continue
             wanted.append(
                 {
                     "topic_id": topic_id,
                     "title": entry.title,
                     "note": entry.note,
-                    "source_ids": self.cited(entry.sources, f"/agenda/{i}/sources"),
+                    "source_ids": self.cited(entry.sources, f"/{i}/sources"),
                 }
             )
-        stored = [
-            {k: a[k] for k in ("topic_id", "title", "note", "source_ids")}
-            for a in current["agenda"]
-        ]
-        if stored == wanted:
+        if errors:
+            raise ValidationFailed("Unknown topics.", errors=errors)
+        keys = ("topic_id", "title", "note", "source_ids")
+        if [{k: a[k] for k in keys} for a in current["agenda"]] == wanted:
             return
-        await self.db.execute(delete(AgendaItem).where(AgendaItem.session_id == session_id))
+        for stale in current["agenda"]:
+            await topics.delete_agenda_item(self.db, session_id=current["id"], item_id=stale["id"])
         for fields in wanted:
             await topics.create_agenda_item(
-                self.db, session_id=session_id, data=AgendaItemCreate(**fields)
+                self.db, session_id=current["id"], data=AgendaItemCreate(**fields)
             )
 
 
-async def import_dataset(db: AsyncSession, dataset: Dataset) -> None:
-    await Importer(db).run(dataset)
+async def import_document(db: AsyncSession, document: Any) -> None:
+    """Import a parsed JSON document; 422 listing every problem, and nothing written, if
+    anything is wrong."""
+    try:
+        envelope = DatasetEnvelope.model_validate(document)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "The document is not an entente-dataset.",
+            errors=[(pointer_for(("body", *e["loc"])), e["msg"]) for e in error.errors()],
+        ) from None
+    await Importer(db).run(envelope)

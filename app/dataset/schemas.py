@@ -1,17 +1,19 @@
 """The dataset document that `POST /import` takes and `GET /export` gives: records refer
 to each other by natural keys (slugs, person keys, URLs), never by ids."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from app.councils.models import CouncilKind, CouncilStatus
+from app.councils.schemas import members_fit_kind
 from app.people.models import OfficeRole, ParticipationRole
 from app.schemas import InputModel
 from app.sessions.models import SessionStatus
 from app.sessions.schemas import Location, Ordinal, SegmentInput, Timezone
 from app.sources.schemas import SourceCreate
 from app.types import (
+    Acronym,
     CountryCode,
     CountryList,
     EventDate,
@@ -22,6 +24,7 @@ from app.types import (
     PartialDate,
     ShortText,
     Slug,
+    TinyText,
     Url,
 )
 
@@ -48,7 +51,7 @@ class DatasetOtherName(InputModel):
 
 
 class DatasetIdentifier(InputModel):
-    scheme: ShortText
+    scheme: TinyText
     identifier: ShortText
 
 
@@ -66,9 +69,9 @@ class DatasetOffice(InputModel):
 class DatasetPerson(InputModel):
     key: Slug
     name: Name
-    honorific_prefix: ShortText | None = None
-    given_name: Name | None = None
-    family_name: Name | None = None
+    honorific_prefix: TinyText | None = None
+    given_name: ShortText | None = None
+    family_name: ShortText | None = None
     nationality: CountryCode | None = None
     other_names: list[DatasetOtherName] = Field(default_factory=list, max_length=100)
     identifiers: list[DatasetIdentifier] = Field(default_factory=list, max_length=50)
@@ -78,7 +81,7 @@ class DatasetPerson(InputModel):
 
 class DatasetCouncil(InputModel):
     slug: Slug
-    acronym: ShortText | None = None
+    acronym: Acronym | None = None
     name: Name
     names: Labels = Field(default_factory=dict)
     kind: CouncilKind
@@ -88,6 +91,8 @@ class DatasetCouncil(InputModel):
     description: LongText | None = None
     status: CouncilStatus = CouncilStatus.active
     sources: SourceUrls = Field(default_factory=list)
+
+    _members_fit_kind = field_validator("member_countries")(members_fit_kind)
 
 
 class DatasetSegment(SegmentInput):
@@ -134,7 +139,26 @@ class DatasetSession(InputModel):
     sources: SourceUrls = Field(default_factory=list)
 
 
+Records = Annotated[list[dict[str, Any]], Field(max_length=100_000)]
+
+
+class DatasetEnvelope(InputModel):
+    """The document as the importer first reads it: records are checked one by one later,
+    so that every problem in every record can be reported at once."""
+
+    format: Literal["entente-dataset"]
+    version: Literal[1]
+    sources: Records = Field(default_factory=list)
+    countries: list[dict[str, Any]] | None = None
+    topics: Records = Field(default_factory=list)
+    persons: Records = Field(default_factory=list)
+    councils: Records = Field(default_factory=list)
+    sessions: Records = Field(default_factory=list)
+
+
 class Dataset(InputModel):
+    """The dataset format, record by record (published as a JSON Schema)."""
+
     format: Literal["entente-dataset"]
     version: Literal[1]
     sources: list[DatasetSource] = Field(default_factory=list)

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Identified, enum_column
@@ -29,6 +29,7 @@ class Person(Identified, Base):
     """A person (Popolo Person)."""
 
     __tablename__ = "person"
+    __table_args__ = (Index("ix_person_name_id", "name", "id"),)
 
     # The dataset's natural key for a person (a slug such as "lavrov"), so that importing
     # the same dataset twice updates the person instead of adding a second one.

@@ -11,12 +11,13 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    IfMatch,
     SearchParam,
     StrictJsonRoute,
     created_response,
-    json_response,
     page_response,
     problems,
+    resource_response,
 )
 from app.pagination import Page, PageParams
 from app.people import service
@@ -32,8 +33,15 @@ from app.people.schemas import (
     PersonRead,
     PersonUpdate,
 )
-from app.sessions import service as sessions_service
-from app.sessions.router import SessionDep, SessionFilterParams, SortParam, TopicFilterParam
+from app.sessions.router import (
+    SESSION_FORMATS,
+    FormatParam,
+    SessionDep,
+    SessionFilterParams,
+    SortParam,
+    TopicFilterParam,
+    sessions_response,
+)
 from app.sessions.schemas import PersonSession
 from app.types import CountryCode
 
@@ -42,9 +50,9 @@ participants_router = APIRouter(
     prefix="/sessions/{session_id}/participants", tags=["participants"], route_class=StrictJsonRoute
 )
 
-PersonId = Annotated[str, Path(description="The person's id.", max_length=36)]
-OfficeId = Annotated[str, Path(description="The office's id.", max_length=36)]
-ParticipationId = Annotated[str, Path(description="The participation's id.", max_length=36)]
+PersonId = Annotated[str, Path(description="The person's id.")]
+OfficeId = Annotated[str, Path(description="The office's id.")]
+ParticipationId = Annotated[str, Path(description="The participation's id.")]
 
 
 @persons_router.get(
@@ -97,8 +105,7 @@ async def create_person(request: Request, db: DbSession, body: PersonCreate) -> 
     """Record a person. Give transliterations and the native script as `other_names`
     (`{"name": "Сергей Лавров", "lang": "ru"}`); identifiers such as Wikidata's are
     unique per scheme (409). Offices are added under `/persons/{id}/offices`."""
-    person_id = await service.create_person(db, data=body)
-    return created_response(request, await service.get_person(db, person_id))
+    return created_response(request, await service.create_person(db, data=body))
 
 
 @persons_router.get(
@@ -108,8 +115,8 @@ async def create_person(request: Request, db: DbSession, body: PersonCreate) -> 
     response_model=PersonRead,
     responses=READ_PROBLEMS,
 )
-async def get_person(db: DbSession, person_id: PersonId) -> Response:
-    return json_response(await service.get_person(db, person_id))
+async def get_person(request: Request, db: DbSession, person_id: PersonId) -> Response:
+    return resource_response(request, await service.get_person(db, person_id))
 
 
 @persons_router.patch(
@@ -119,11 +126,18 @@ async def get_person(db: DbSession, person_id: PersonId) -> Response:
     response_model=PersonRead,
     responses=WRITE_PROBLEMS,
 )
-async def update_person(db: DbSession, person_id: PersonId, body: PersonUpdate) -> Response:
+async def update_person(
+    request: Request,
+    db: DbSession,
+    person_id: PersonId,
+    body: PersonUpdate,
+    if_match: IfMatch = None,
+) -> Response:
     """Change the fields given; `other_names`, `identifiers` and `source_ids` are
     replaced whole."""
-    await service.update_person(db, person_id=person_id, data=body)
-    return json_response(await service.get_person(db, person_id))
+    return resource_response(
+        request, await service.update_person(db, person_id=person_id, data=body, if_match=if_match)
+    )
 
 
 @persons_router.delete(
@@ -134,11 +148,14 @@ async def update_person(db: DbSession, person_id: PersonId, body: PersonUpdate) 
     responses=problems(404, 409),
 )
 async def delete_person(
-    db: DbSession, person_id: PersonId, cascade: CascadeParam = False
+    db: DbSession,
+    person_id: PersonId,
+    cascade: CascadeParam = False,
+    if_match: IfMatch = None,
 ) -> Response:
     """Delete a person with their offices. One who took part in sessions is refused with
     409 unless `cascade=true`, which deletes those participations too."""
-    await service.delete_person(db, person_id=person_id, cascade=cascade)
+    await service.delete_person(db, person_id=person_id, cascade=cascade, if_match=if_match)
     return Response(status_code=204)
 
 
@@ -147,7 +164,7 @@ async def delete_person(
     operation_id="persons_sessions_list",
     summary="Sessions a person attended",
     response_model=Page[PersonSession],
-    responses=problems(400, 404, 422),
+    responses=problems(400, 404, 422) | SESSION_FORMATS,
 )
 async def list_person_sessions(
     request: Request,
@@ -157,15 +174,23 @@ async def list_person_sessions(
     wanted: SessionFilterParams,
     topic: TopicFilterParam = None,
     sort: SortParam = "start_date",
+    format: FormatParam = None,
 ) -> Response:
     """Every session the person attended, each with the council, the dates and
     `participation`: the delegation they sat in, their role and the title they held that
-    day. Takes the filters and sorts of `GET /sessions`."""
-    await service.require_person(db, person_id)
-    items, next_cursor = await sessions_service.person_sessions(
-        db, person_id=person_id, page=page, sort=sort, wanted=replace(wanted, topic=topic)
+    day. Takes the filters, sorts and formats of `GET /sessions`: `?format=ics` is a
+    calendar of the person's meetings to subscribe to."""
+    person = await service.require_person(db, person_id)
+    return await sessions_response(
+        request,
+        db,
+        page=page,
+        sort=sort,
+        wanted=replace(wanted, topic=topic, participants=[person_id]),
+        format=format,
+        name=person.name,
+        person_id=person_id,
     )
-    return page_response(request, items, next_cursor)
 
 
 @persons_router.get(
@@ -215,8 +240,9 @@ async def create_office(
     """Add an office the person held. Leave `start_date` and `end_date` null when no
     source gives them. Participations whose office was not given are derived again."""
     await service.require_person(db, person_id)
-    office_id = await service.create_office(db, person_id=person_id, data=body)
-    return created_response(request, await service.get_office(db, person_id, office_id))
+    return created_response(
+        request, await service.create_office(db, person_id=person_id, data=body)
+    )
 
 
 @persons_router.get(
@@ -227,8 +253,10 @@ async def create_office(
     responses=READ_PROBLEMS,
     tags=["offices"],
 )
-async def get_office(db: DbSession, person_id: PersonId, office_id: OfficeId) -> Response:
-    return json_response(await service.get_office(db, person_id, office_id))
+async def get_office(
+    request: Request, db: DbSession, person_id: PersonId, office_id: OfficeId
+) -> Response:
+    return resource_response(request, await service.get_office(db, person_id, office_id))
 
 
 @persons_router.patch(
@@ -240,10 +268,19 @@ async def get_office(db: DbSession, person_id: PersonId, office_id: OfficeId) ->
     tags=["offices"],
 )
 async def update_office(
-    db: DbSession, person_id: PersonId, office_id: OfficeId, body: OfficeUpdate
+    request: Request,
+    db: DbSession,
+    person_id: PersonId,
+    office_id: OfficeId,
+    body: OfficeUpdate,
+    if_match: IfMatch = None,
 ) -> Response:
-    await service.update_office(db, person_id=person_id, office_id=office_id, data=body)
-    return json_response(await service.get_office(db, person_id, office_id))
+    return resource_response(
+        request,
+        await service.update_office(
+            db, person_id=person_id, office_id=office_id, data=body, if_match=if_match
+        ),
+    )
 
 
 @persons_router.delete(
@@ -254,8 +291,13 @@ async def update_office(
     responses=READ_PROBLEMS,
     tags=["offices"],
 )
-async def delete_office(db: DbSession, person_id: PersonId, office_id: OfficeId) -> Response:
-    await service.delete_office(db, person_id=person_id, office_id=office_id)
+async def delete_office(
+    db: DbSession,
+    person_id: PersonId,
+    office_id: OfficeId,
+    if_match: IfMatch = None,
+) -> Response:
+    await service.delete_office(db, person_id=person_id, office_id=office_id, if_match=if_match)
     return Response(status_code=204)
 
 
@@ -288,9 +330,8 @@ async def create_participant(
     """Seat a person at the session on one side of the table. `delegation` must be a
     member or the host of the council, or a guest country of the session. Without
     `office_id`, the office the person held on the session's date is derived."""
-    participation_id = await service.create_participation(db, session=session, data=body)
     return created_response(
-        request, await service.get_participation(db, session.id, participation_id)
+        request, await service.create_participation(db, session=session, data=body)
     )
 
 
@@ -302,9 +343,11 @@ async def create_participant(
     responses=READ_PROBLEMS,
 )
 async def get_participant(
-    db: DbSession, session: SessionDep, participation_id: ParticipationId
+    request: Request, db: DbSession, session: SessionDep, participation_id: ParticipationId
 ) -> Response:
-    return json_response(await service.get_participation(db, session.id, participation_id))
+    return resource_response(
+        request, await service.get_participation(db, session.id, participation_id)
+    )
 
 
 @participants_router.patch(
@@ -315,13 +358,20 @@ async def get_participant(
     responses=WRITE_PROBLEMS,
 )
 async def update_participant(
-    db: DbSession, session: SessionDep, participation_id: ParticipationId, body: ParticipationUpdate
+    request: Request,
+    db: DbSession,
+    session: SessionDep,
+    participation_id: ParticipationId,
+    body: ParticipationUpdate,
+    if_match: IfMatch = None,
 ) -> Response:
     """Change the fields given. Setting `office_id` to null derives it from the date again."""
-    await service.update_participation(
-        db, session=session, participation_id=participation_id, data=body
+    return resource_response(
+        request,
+        await service.update_participation(
+            db, session=session, participation_id=participation_id, data=body, if_match=if_match
+        ),
     )
-    return json_response(await service.get_participation(db, session.id, participation_id))
 
 
 @participants_router.delete(
@@ -332,7 +382,12 @@ async def update_participant(
     responses=READ_PROBLEMS,
 )
 async def delete_participant(
-    db: DbSession, session: SessionDep, participation_id: ParticipationId
+    db: DbSession,
+    session: SessionDep,
+    participation_id: ParticipationId,
+    if_match: IfMatch = None,
 ) -> Response:
-    await service.delete_participation(db, session_id=session.id, participation_id=participation_id)
+    await service.delete_participation(
+        db, session_id=session.id, participation_id=participation_id, if_match=if_match
+    )
     return Response(status_code=204)

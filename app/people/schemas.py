@@ -13,8 +13,10 @@ from app.types import (
     LongText,
     Name,
     PartialDate,
+    RecordRef,
     ShortText,
     Slug,
+    TinyText,
     partial_date_bounds,
 )
 
@@ -26,7 +28,7 @@ class OtherName(InputModel):
 
 
 class Identifier(InputModel):
-    scheme: ShortText = Field(examples=["wikidata"])
+    scheme: TinyText = Field(examples=["wikidata"])
     identifier: ShortText = Field(examples=["Q80137"])
 
 
@@ -39,9 +41,9 @@ class PersonCreate(InputModel):
         None, examples=["lavrov"], description="A slug naming the person in datasets; unique."
     )
     name: Name = Field(examples=["Sergueï Lavrov"])
-    honorific_prefix: ShortText | None = Field(None, examples=["Monsieur"])
-    given_name: Name | None = Field(None, examples=["Sergueï"])
-    family_name: Name | None = Field(None, examples=["Lavrov"])
+    honorific_prefix: TinyText | None = Field(None, examples=["Monsieur"])
+    given_name: ShortText | None = Field(None, examples=["Sergueï"])
+    family_name: ShortText | None = Field(None, examples=["Lavrov"])
     nationality: CountryCode | None = Field(None, examples=["RU"])
     other_names: OtherNames = Field(default_factory=list)
     identifiers: Identifiers = Field(default_factory=list)
@@ -51,9 +53,9 @@ class PersonCreate(InputModel):
 class PersonUpdate(InputModel):
     key: Slug | None = None
     name: Name | None = None
-    honorific_prefix: ShortText | None = None
-    given_name: Name | None = None
-    family_name: Name | None = None
+    honorific_prefix: TinyText | None = None
+    given_name: ShortText | None = None
+    family_name: ShortText | None = None
     nationality: CountryCode | None = None
     other_names: OtherNames | None = None
     identifiers: Identifiers | None = None
@@ -154,16 +156,15 @@ class Counterpart(ReadModel):
 
 
 class ParticipationCreate(InputModel):
-    person_id: str = Field(max_length=36)
+    person_id: RecordRef
     delegation: CountryCode = Field(
         examples=["FR"],
         description="The side they sit on: a member or the host country of the council, or "
         "one of the session's `guest_countries`.",
     )
     role: ParticipationRole = ParticipationRole.delegate
-    office_id: str | None = Field(
+    office_id: RecordRef | None = Field(
         None,
-        max_length=36,
         description="One of the person's offices. When left out, the office the person held "
         "on the session's start date is derived, and derived again when their offices change.",
     )
@@ -175,8 +176,8 @@ class ParticipationCreate(InputModel):
 class ParticipationUpdate(InputModel):
     delegation: CountryCode | None = None
     role: ParticipationRole | None = None
-    office_id: str | None = Field(
-        None, max_length=36, description="Set to null to derive the office from the date again."
+    office_id: RecordRef | None = Field(
+        None, description="Set to null to derive the office from the date again."
     )
     segment_ids: IdList | None = None
     note: LongText | None = None

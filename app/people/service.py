@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import utcnow
+from app.db import touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.journal import service as journal
 from app.pagination import Keyset, PageRequest, SortKey
 from app.people.models import (
     Office,
@@ -120,20 +121,32 @@ async def get_office(db: AsyncSession, person_id: str, office_id: str) -> dict[s
     return (await _offices_json(db, [await _get_office(db, person_id, office_id)]))[0]
 
 
-async def create_office(db: AsyncSession, *, person_id: str, data: OfficeCreate) -> str:
+def _office_reader(person_id: str) -> journal.Reader:
+    return lambda db, office_id: get_office(db, person_id, office_id)
+
+
+async def create_office(db: AsyncSession, *, person_id: str, data: OfficeCreate) -> dict[str, Any]:
     office = Office(person_id=person_id, **data.model_dump(exclude={"source_ids"}))
     db.add(office)
     await db.flush()
     await set_citations(db, entity="office", record_id=office.id, source_ids=data.source_ids)
     await rederive_offices(db, person_id=person_id)
-    return office.id
+    await touch(db, Person, person_id)
+    return await journal.after_create(db, "office", office.id, _office_reader(person_id))
 
 
 async def update_office(
-    db: AsyncSession, *, person_id: str, office_id: str, data: OfficeUpdate
-) -> None:
+    db: AsyncSession,
+    *,
+    person_id: str,
+    office_id: str,
+    data: OfficeUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
     reject_nulls(data, ("title", "names", "role", "country", "source_ids"))
-    office = await _get_office(db, person_id, office_id)
+    read = _office_reader(person_id)
+    before = await journal.before_write(db, Office, office_id, read, if_match)
+    office = await db.get_one(Office, office_id)
     for field, value in changes(data, exclude={"source_ids"}).items():
         setattr(office, field, value)
     start, end = partial_date_bounds(office.start_date), partial_date_bounds(office.end_date)
@@ -147,12 +160,19 @@ async def update_office(
     office.updated_at = utcnow()
     await db.flush()
     await rederive_offices(db, person_id=person_id)
+    await touch(db, Person, person_id)
+    return await journal.after_update(db, "office", before, read)
 
 
-async def delete_office(db: AsyncSession, *, person_id: str, office_id: str) -> None:
-    await db.delete(await _get_office(db, person_id, office_id))
-    await db.flush()
+async def delete_office(
+    db: AsyncSession, *, person_id: str, office_id: str, if_match: str | None = None
+) -> None:
+    read = _office_reader(person_id)
+    before = await journal.before_write(db, Office, office_id, read, if_match)
+    await db.execute(delete(Office).where(Office.id == office_id))
     await rederive_offices(db, person_id=person_id)
+    await touch(db, Person, person_id)
+    journal.deleted(db, "office", before)
 
 
 # ---------------------------------------------------------------- persons
@@ -298,7 +318,7 @@ async def _check_key_free(db: AsyncSession, key: str, *, other_than: str | None 
         raise Conflict(f"The key '{key}' is taken by another person.")
 
 
-async def create_person(db: AsyncSession, *, data: PersonCreate) -> str:
+async def create_person(db: AsyncSession, *, data: PersonCreate) -> dict[str, Any]:
     if data.key is not None:
         await _check_key_free(db, data.key)
     person = Person(**data.model_dump(exclude={"other_names", "identifiers", "source_ids"}))
@@ -307,12 +327,15 @@ async def create_person(db: AsyncSession, *, data: PersonCreate) -> str:
     await _set_names_and_identifiers(db, person.id, data)
     await set_citations(db, entity="person", record_id=person.id, source_ids=data.source_ids)
     await index_person(db, person.id)
-    return person.id
+    return await journal.after_create(db, "person", person.id, get_person)
 
 
-async def update_person(db: AsyncSession, *, person_id: str, data: PersonUpdate) -> None:
+async def update_person(
+    db: AsyncSession, *, person_id: str, data: PersonUpdate, if_match: str | None = None
+) -> dict[str, Any]:
     reject_nulls(data, ("name", "other_names", "identifiers", "source_ids"))
-    person = await require_person(db, person_id)
+    before = await journal.before_write(db, Person, person_id, get_person, if_match)
+    person = await db.get_one(Person, person_id)
     if data.key is not None:
         await _check_key_free(db, data.key, other_than=person_id)
     for field, value in changes(data, exclude={"other_names", "identifiers", "source_ids"}).items():
@@ -323,19 +346,33 @@ async def update_person(db: AsyncSession, *, person_id: str, data: PersonUpdate)
     person.updated_at = utcnow()
     await db.flush()
     await index_person(db, person_id)
+    return await journal.after_update(db, "person", before, get_person)
 
 
-async def delete_person(db: AsyncSession, *, person_id: str, cascade: bool) -> None:
-    person = await require_person(db, person_id)
-    attended = await db.scalar(select(func.count()).where(Participation.person_id == person_id))
+async def delete_person(
+    db: AsyncSession, *, person_id: str, cascade: bool, if_match: str | None = None
+) -> None:
+    """Delete a person with their offices; with `cascade`, their participations too."""
+    before = await journal.before_write(db, Person, person_id, get_person, if_match)
+    attended = list(
+        await db.execute(
+            select(Participation.session_id, Participation.id).where(
+                Participation.person_id == person_id
+            )
+        )
+    )
     if attended and not cascade:
         raise Conflict(
-            f"The person took part in {attended} session(s); "
+            f"The person took part in {len(attended)} session(s); "
             "delete with ?cascade=true to delete those participations too."
         )
-    await db.delete(person)
-    await db.flush()
+    for session_id, participation_id in attended:
+        await delete_participation(db, session_id=session_id, participation_id=participation_id)
+    for office in before["offices"]:
+        journal.deleted(db, "office", office)
+    await db.execute(delete(Person).where(Person.id == person_id))
     await delete_terms(db, "person", [person_id])
+    journal.deleted(db, "person", before)
 
 
 # ---------------------------------------------------------------- participations
@@ -472,9 +509,13 @@ async def _set_segments(db: AsyncSession, participation_id: str, segment_ids: li
         )
 
 
+def _participation_reader(session_id: str) -> journal.Reader:
+    return lambda db, participation_id: get_participation(db, session_id, participation_id)
+
+
 async def create_participation(
     db: AsyncSession, *, session: CouncilSession, data: ParticipationCreate
-) -> str:
+) -> dict[str, Any]:
     if await db.get(Person, data.person_id) is None:
         raise ValidationFailed(
             "The person does not exist.",
@@ -514,23 +555,24 @@ async def create_participation(
     await set_citations(
         db, entity="participation", record_id=participation.id, source_ids=data.source_ids
     )
-    return participation.id
-
-
-async def _require_participation(
-    db: AsyncSession, session_id: str, participation_id: str
-) -> Participation:
-    participation = await db.get(Participation, participation_id)
-    if participation is None or participation.session_id != session_id:
-        raise NotFound(f"The session has no participant with the id '{participation_id}'.")
-    return participation
+    await touch(db, CouncilSession, session.id)
+    return await journal.after_create(
+        db, "participation", participation.id, _participation_reader(session.id)
+    )
 
 
 async def update_participation(
-    db: AsyncSession, *, session: CouncilSession, participation_id: str, data: ParticipationUpdate
-) -> None:
+    db: AsyncSession,
+    *,
+    session: CouncilSession,
+    participation_id: str,
+    data: ParticipationUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
     reject_nulls(data, ("delegation", "role", "segment_ids", "source_ids"))
-    participation = await _require_participation(db, session.id, participation_id)
+    read = _participation_reader(session.id)
+    before = await journal.before_write(db, Participation, participation_id, read, if_match)
+    participation = await db.get_one(Participation, participation_id)
     await _check_participation(
         db,
         session,
@@ -557,12 +599,18 @@ async def update_participation(
             db, entity="participation", record_id=participation_id, source_ids=data.source_ids
         )
     participation.updated_at = utcnow()
-    await db.flush()
+    await touch(db, CouncilSession, session.id)
+    return await journal.after_update(db, "participation", before, read)
 
 
-async def delete_participation(db: AsyncSession, *, session_id: str, participation_id: str) -> None:
-    await db.delete(await _require_participation(db, session_id, participation_id))
-    await db.flush()
+async def delete_participation(
+    db: AsyncSession, *, session_id: str, participation_id: str, if_match: str | None = None
+) -> None:
+    read = _participation_reader(session_id)
+    before = await journal.before_write(db, Participation, participation_id, read, if_match)
+    await db.execute(delete(Participation).where(Participation.id == participation_id))
+    await touch(db, CouncilSession, session_id)
+    journal.deleted(db, "participation", before)
 
 
 async def counterparts(

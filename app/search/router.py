@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council
 from app.db import DbSession
-from app.http import LIST_PROBLEMS, page_response
+from app.http import LIST_PROBLEMS, StrictJsonRoute, page_response
 from app.pagination import Keyset, Page, PageParams, SortKey
 from app.people.models import Person
 from app.search.service import matches
@@ -15,7 +15,7 @@ from app.sessions import service as sessions_service
 from app.topics.models import Topic
 from app.topics.service import topic_summary
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=StrictJsonRoute)
 
 HitType = Literal["council", "session", "person", "topic"]
 HIT_TYPES: tuple[HitType, ...] = ("council", "session", "person", "topic")

@@ -1,8 +1,9 @@
 from dataclasses import replace
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.router import CouncilId
 from app.db import DbSession
@@ -10,14 +11,15 @@ from app.http import (
     LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
+    IfMatch,
     StrictJsonRoute,
     created_response,
-    json_response,
     page_response,
     problems,
+    resource_response,
 )
-from app.pagination import Page, PageParams
-from app.sessions import service
+from app.pagination import Page, PageParams, PageRequest
+from app.sessions import formats, service
 from app.sessions.models import CouncilSession, SessionStatus
 from app.sessions.schemas import (
     SessionCreate,
@@ -102,9 +104,73 @@ SortParam = Annotated[
 ]
 
 
+FormatParam = Annotated[
+    Literal["json", "ics", "csv"] | None,
+    Query(
+        description="`ics` for an iCalendar feed to subscribe to (RFC 5545), `csv` for a "
+        "spreadsheet, one row a session; also chosen by `Accept: text/calendar` or "
+        "`text/csv`. Both hold every matching session (up to 10,000), not one page.",
+    ),
+]
+SESSION_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/calendar": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        }
+    }
+}
+
+
+def chosen_format(request: Request, format: str | None) -> str:
+    if format is not None:
+        return format
+    accept = request.headers.get("accept", "")
+    if "text/calendar" in accept:
+        return "ics"
+    if "text/csv" in accept:
+        return "csv"
+    return "json"
+
+
+async def sessions_response(
+    request: Request,
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    sort: str,
+    wanted: service.SessionFilter,
+    format: str | None,
+    name: str,
+    person_id: str | None = None,
+) -> Response:
+    """A list of sessions as a JSON page, a calendar or a spreadsheet."""
+    chosen = chosen_format(request, format)
+    if chosen == "json":
+        if person_id is not None:
+            items, next_cursor = await service.person_sessions(
+                db, person_id=person_id, page=page, sort=sort, wanted=wanted
+            )
+        else:
+            items, next_cursor = await service.list_sessions(
+                db, page=page, sort=sort, wanted=wanted
+            )
+        return page_response(request, items, next_cursor)
+    sessions = await service.sessions_with_people_and_topics(db, sort=sort, wanted=wanted)
+    if chosen == "ics":
+        base_url = str(request.base_url).rstrip("/") + "/api/v1"
+        body = formats.calendar(sessions, name=f"Entente: {name}", base_url=base_url)
+        return Response(body, media_type="text/calendar; charset=utf-8")
+    return Response(
+        formats.spreadsheet(sessions),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="sessions.csv"'},
+    )
+
+
 async def session_of(
     db: DbSession,
-    session_id: Annotated[str, Path(description="The session's id.", max_length=36)],
+    session_id: Annotated[str, Path(description="The session's id.")],
 ) -> CouncilSession:
     return await service.require_session(db, session_id)
 
@@ -117,7 +183,7 @@ SessionDep = Annotated[CouncilSession, Depends(session_of)]
     operation_id="sessions_list",
     summary="List sessions",
     response_model=Page[SessionSummary],
-    responses=LIST_PROBLEMS,
+    responses=LIST_PROBLEMS | SESSION_FORMATS,
 )
 async def list_sessions(
     request: Request,
@@ -130,14 +196,16 @@ async def list_sessions(
         Query(description="A council's id or slug; repeatable (any).", examples=["ccqs"]),
     ] = None,
     sort: SortParam = "start_date",
+    format: FormatParam = None,
 ) -> Response:
     """Sessions of every council, oldest first by default. Filters combine with AND;
     repeated values of one filter combine with OR: `?council=ccqs&from=2006-01-01` gives
     the CCQS sessions since 2006. Items are summaries; `GET /sessions/{id}` embeds the
     segments, participants and agenda."""
     wanted = replace(wanted, councils=council or (), topic=topic)
-    items, next_cursor = await service.list_sessions(db, page=page, sort=sort, wanted=wanted)
-    return page_response(request, items, next_cursor)
+    return await sessions_response(
+        request, db, page=page, sort=sort, wanted=wanted, format=format, name="Sessions"
+    )
 
 
 @router.get(
@@ -145,7 +213,7 @@ async def list_sessions(
     operation_id="councils_sessions_list",
     summary="List a council's sessions",
     response_model=Page[SessionSummary],
-    responses=problems(400, 404, 422),
+    responses=problems(400, 404, 422) | SESSION_FORMATS,
     tags=["councils"],
 )
 async def list_council_sessions(
@@ -156,12 +224,14 @@ async def list_council_sessions(
     wanted: SessionFilterParams,
     topic: TopicFilterParam = None,
     sort: SortParam = "start_date",
+    format: FormatParam = None,
 ) -> Response:
     """The sessions of one council (`/councils/ccqs/sessions`: the 5th, then the 6th),
     with the same filters and sorts as `GET /sessions`."""
     wanted = replace(wanted, councils=[council_id], topic=topic)
-    items, next_cursor = await service.list_sessions(db, page=page, sort=sort, wanted=wanted)
-    return page_response(request, items, next_cursor)
+    return await sessions_response(
+        request, db, page=page, sort=sort, wanted=wanted, format=format, name="Council sessions"
+    )
 
 
 @router.post(
@@ -177,8 +247,7 @@ async def create_session(request: Request, db: DbSession, body: SessionCreate) -
     council (409); `end_date` defaults to `start_date`; `status` defaults to `held` for a
     session that has ended and `planned` otherwise. Add participants and agenda items
     through their own paths."""
-    session_id = await service.create_session(db, data=body)
-    return created_response(request, await service.get_session_detail(db, session_id))
+    return created_response(request, await service.create_session(db, data=body))
 
 
 @router.get(
@@ -186,12 +255,27 @@ async def create_session(request: Request, db: DbSession, body: SessionCreate) -
     operation_id="sessions_get",
     summary="Get a session",
     response_model=SessionRead,
-    responses=READ_PROBLEMS,
+    responses=READ_PROBLEMS
+    | {200: {"content": {"application/ld+json": {"schema": {"type": "object"}}}}},
 )
-async def get_session(db: DbSession, session_id: Annotated[str, Path(max_length=36)]) -> Response:
+async def get_session(
+    request: Request,
+    db: DbSession,
+    session_id: Annotated[str, Path(description="The session's id.")],
+) -> Response:
     """One session with its council, segments, participants (with the title each held
-    that day), agenda in order, sources, and the council's previous and next sessions."""
-    return json_response(await service.get_session_detail(db, session_id))
+    that day), agenda in order, sources, and the council's previous and next sessions.
+    With `Accept: application/ld+json`, the same as a schema.org `Event`: `superEvent`
+    the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
+    agenda's topics."""
+    session = await service.get_session_detail(db, session_id)
+    if "application/ld+json" in request.headers.get("accept", ""):
+        base_url = str(request.base_url).rstrip("/") + "/api/v1"
+        response = resource_response(request, formats.linked_data(session, base_url=base_url))
+        response.media_type = "application/ld+json"
+        response.headers["content-type"] = "application/ld+json"
+        return response
+    return resource_response(request, session)
 
 
 @router.patch(
@@ -201,12 +285,20 @@ async def get_session(db: DbSession, session_id: Annotated[str, Path(max_length=
     response_model=SessionRead,
     responses=WRITE_PROBLEMS,
 )
-async def update_session(db: DbSession, session: SessionDep, body: SessionUpdate) -> Response:
+async def update_session(
+    request: Request,
+    db: DbSession,
+    session: SessionDep,
+    body: SessionUpdate,
+    if_match: IfMatch = None,
+) -> Response:
     """Change the fields given. `segments` replaces the list (keep a segment by giving its
     `id`). Moving a one-day session's `start_date` moves its `end_date` with it. The
     council of a session cannot change."""
-    await service.update_session(db, session_id=session.id, data=body)
-    return json_response(await service.get_session_detail(db, session.id))
+    return resource_response(
+        request,
+        await service.update_session(db, session_id=session.id, data=body, if_match=if_match),
+    )
 
 
 @router.delete(
@@ -216,9 +308,9 @@ async def update_session(db: DbSession, session: SessionDep, body: SessionUpdate
     status_code=204,
     responses=READ_PROBLEMS,
 )
-async def delete_session(db: DbSession, session: SessionDep) -> Response:
+async def delete_session(db: DbSession, session: SessionDep, if_match: IfMatch = None) -> Response:
     """Delete a session with its segments, participants and agenda."""
-    await service.delete_session(db, session_id=session.id)
+    await service.delete_session(db, session_id=session.id, if_match=if_match)
     return Response(status_code=204)
 
 

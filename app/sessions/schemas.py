@@ -10,7 +10,17 @@ from app.schemas import InputModel, ReadModel
 from app.sessions.models import PartOfDay, SegmentKind, SessionStatus
 from app.sources.schemas import SourceRead
 from app.topics.schemas import AgendaItemRead
-from app.types import CountryCode, CountryList, EventDate, IdList, LongText, Name, ShortText, Slug
+from app.types import (
+    CountryCode,
+    CountryList,
+    EventDate,
+    IdList,
+    LongText,
+    Name,
+    RecordRef,
+    ShortText,
+    Slug,
+)
 
 TIMEZONES = frozenset(available_timezones())
 
@@ -33,7 +43,7 @@ class Location(InputModel):
 
 
 class SegmentInput(InputModel):
-    id: str | None = Field(
+    id: RecordRef | None = Field(
         None, description="On update: the id of an existing segment to keep (and its participants)."
     )
     key: Slug | None = Field(
@@ -51,8 +61,7 @@ Segments = Annotated[list[SegmentInput], Field(max_length=100)]
 
 
 class SessionCreate(InputModel):
-    council_id: str = Field(
-        max_length=100,
+    council_id: RecordRef = Field(
         description="The council's id (its slug is accepted too).",
         examples=["ccqs"],
     )

@@ -9,19 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.councils.service import find_council_id
-from app.db import utcnow
+from app.db import as_db_time, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
+from app.journal import service as journal
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
 from app.search.service import delete_terms, index_sessions, matches
-from app.sessions.models import CouncilSession, Segment, SegmentParticipant, SessionStatus
+from app.sessions.models import (
+    UNNUMBERED,
+    CouncilSession,
+    Segment,
+    SegmentParticipant,
+    SessionStatus,
+)
 from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate, ordinal_title
 from app.sources.service import cited_source_ids, set_citations, sources_by_id
-from app.topics.models import AgendaItem
+from app.topics.models import AgendaItem, Topic
 from app.topics.service import agenda_json, find_topic_id, sessions_with_topic
 
 S = CouncilSession
@@ -48,8 +54,6 @@ SUMMARY_COLUMNS = (
     S.updated_at,
 )
 
-# Unnumbered sessions sort after numbered ones.
-UNNUMBERED = 2_147_483_647
 ORDINAL_KEY = func.coalesce(S.ordinal, UNNUMBERED)
 
 
@@ -160,7 +164,7 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
     if wanted.councils:
         ids = []
         for council in wanted.councils:
-            council_id = await find_council_id(db, council)
+            council_id = await db.scalar(select(Council.id).where(Council.named(council)))
             if council_id is None:
                 raise _unknown("council", f"No council has the id or slug '{council}'.")
             ids.append(council_id)
@@ -194,10 +198,7 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
         found = matches(wanted.q, ["session"])
         conditions.append(S.id.in_(select(found.c.record_id)))
     if wanted.updated_since is not None:
-        since = wanted.updated_since.astimezone(UTC)
-        if db.get_bind().dialect.name == "sqlite":
-            since = since.replace(tzinfo=None)  # SQLite keeps UTC timestamps without offset
-        conditions.append(S.updated_at >= since)
+        conditions.append(S.updated_at >= as_db_time(db, wanted.updated_since))
     return conditions
 
 
@@ -313,6 +314,13 @@ async def _set_segments(
         for i, s in enumerate(segments)
         if s.id is not None and s.id not in existing
     ]
+    first_place: dict[str, int] = {}
+    for i, segment in enumerate(segments):
+        if segment.id is None:
+            continue
+        if segment.id in first_place:
+            unknown.append((f"/segments/{i}/id", f"The segment '{segment.id}' is listed twice."))
+        first_place.setdefault(segment.id, i)
     keys = [s.key for s in segments if s.key is not None]
     unknown += [
         (f"/segments/{i}/key", f"The key '{s.key}' is given to two segments.")
@@ -335,8 +343,8 @@ async def _set_segments(
             await db.execute(update(Segment).where(Segment.id == segment.id).values(**values))
 
 
-async def create_session(db: AsyncSession, *, data: SessionCreate) -> str:
-    council_id = await find_council_id(db, data.council_id)
+async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
+    council_id = await db.scalar(select(Council.id).where(Council.named(data.council_id)))
     if council_id is None:
         raise ValidationFailed(
             "The council does not exist.",
@@ -367,14 +375,17 @@ async def create_session(db: AsyncSession, *, data: SessionCreate) -> str:
     await _set_segments(db, session.id, data.segments)
     await set_citations(db, entity="session", record_id=session.id, source_ids=data.source_ids)
     await index_sessions(db, [session.id])
-    return session.id
+    return await journal.after_create(db, "session", session.id, get_session_detail)
 
 
-async def update_session(db: AsyncSession, *, session_id: str, data: SessionUpdate) -> None:
+async def update_session(
+    db: AsyncSession, *, session_id: str, data: SessionUpdate, if_match: str | None = None
+) -> dict[str, Any]:
     reject_nulls(
         data, ("start_date", "end_date", "guest_countries", "status", "segments", "source_ids")
     )
-    session = await require_session(db, session_id)
+    before = await journal.before_write(db, S, session_id, get_session_detail, if_match)
+    session = await db.get_one(CouncilSession, session_id)
     if data.ordinal is not None:
         await _check_ordinal_free(db, session.council_id, data.ordinal, other_than=session_id)
     one_day = session.start_date == session.end_date
@@ -421,12 +432,17 @@ async def update_session(db: AsyncSession, *, session_id: str, data: SessionUpda
     await index_sessions(db, [session_id])
     if data.start_date is not None:
         await rederive_offices(db, session_id=session_id)
+    return await journal.after_update(db, "session", before, get_session_detail)
 
 
-async def delete_session(db: AsyncSession, *, session_id: str) -> None:
-    await require_session(db, session_id)
+async def delete_session(db: AsyncSession, *, session_id: str, if_match: str | None = None) -> None:
+    """Delete a session; its participants and agenda items go with it, each journaled."""
+    before = await journal.before_write(db, S, session_id, get_session_detail, if_match)
+    for part in (*before["participants"], *before["agenda"]):
+        journal.deleted(db, "participation" if "person_id" in part else "agenda_item", part)
     await db.execute(delete(CouncilSession).where(CouncilSession.id == session_id))
     await delete_terms(db, "session", [session_id])
+    journal.deleted(db, "session", before)
 
 
 async def person_sessions(
@@ -516,3 +532,42 @@ async def timeline(
             }
         )
     return items, next_cursor
+
+
+CALENDAR_LIMIT = 10_000
+
+
+async def sessions_with_people_and_topics(
+    db: AsyncSession, *, sort: str, wanted: SessionFilter
+) -> list[dict[str, Any]]:
+    """Every matching session (up to CALENDAR_LIMIT) as a summary, with its participants'
+    names and roles and its agenda's topic names: what calendars and spreadsheets show."""
+    keyset, _ = SORTS[sort]
+    stmt = (
+        sessions_query()
+        .where(*await session_conditions(db, wanted))
+        .order_by(*keyset.order_by())
+        .limit(CALENDAR_LIMIT)
+    )
+    rows = (await db.execute(stmt)).all()
+    ids = [r.id for r in rows]
+    people: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    topics: dict[str, list[str]] = defaultdict(list)
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for session_id, person_id, name, role in await db.execute(
+            select(Participation.session_id, Person.id, Person.name, Participation.role)
+            .join(Person, Person.id == Participation.person_id)
+            .where(Participation.session_id.in_(chunk))
+            .order_by(Participation.id)
+        ):
+            people[session_id].append({"person_id": person_id, "name": name, "role": role.value})
+        for session_id, topic_name in await db.execute(
+            select(AgendaItem.session_id, Topic.name)
+            .join(Topic, Topic.id == AgendaItem.topic_id)
+            .where(AgendaItem.session_id.in_(chunk))
+            .order_by(AgendaItem.position)
+        ):
+            topics[session_id].append(topic_name)
+    return [
+        summary_json(r, []) | {"participants": people[r.id], "topics": topics[r.id]} for r in rows
+    ]

@@ -6,11 +6,12 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    IfMatch,
     StrictJsonRoute,
     created_response,
-    json_response,
     page_response,
     problems,
+    resource_response,
 )
 from app.pagination import Page, PageParams
 from app.sources import service
@@ -44,8 +45,7 @@ async def list_sources(request: Request, db: DbSession, page: PageParams) -> Res
 async def create_source(request: Request, db: DbSession, body: SourceCreate) -> Response:
     """Record a document. Its `url` is its natural key: a second source with the same URL
     is refused with 409."""
-    source_id = await service.create_source(db, data=body)
-    return created_response(request, await service.get_source(db, source_id))
+    return created_response(request, await service.create_source(db, data=body))
 
 
 @router.get(
@@ -55,8 +55,8 @@ async def create_source(request: Request, db: DbSession, body: SourceCreate) -> 
     response_model=SourceRead,
     responses=READ_PROBLEMS,
 )
-async def get_source(db: DbSession, source_id: str) -> Response:
-    return json_response(await service.get_source(db, source_id))
+async def get_source(request: Request, db: DbSession, source_id: str) -> Response:
+    return resource_response(request, await service.get_source(db, source_id))
 
 
 @router.patch(
@@ -66,10 +66,13 @@ async def get_source(db: DbSession, source_id: str) -> Response:
     response_model=SourceRead,
     responses=WRITE_PROBLEMS,
 )
-async def update_source(db: DbSession, source_id: str, body: SourceUpdate) -> Response:
+async def update_source(
+    request: Request, db: DbSession, source_id: str, body: SourceUpdate, if_match: IfMatch = None
+) -> Response:
     """Change the fields given; a field set to `null` is cleared (`url` cannot be)."""
-    await service.update_source(db, source_id=source_id, data=body)
-    return json_response(await service.get_source(db, source_id))
+    return resource_response(
+        request, await service.update_source(db, source_id=source_id, data=body, if_match=if_match)
+    )
 
 
 @router.delete(
@@ -79,8 +82,13 @@ async def update_source(db: DbSession, source_id: str, body: SourceUpdate) -> Re
     status_code=204,
     responses=problems(404, 409),
 )
-async def delete_source(db: DbSession, source_id: str, cascade: CascadeParam = False) -> Response:
+async def delete_source(
+    db: DbSession,
+    source_id: str,
+    cascade: CascadeParam = False,
+    if_match: IfMatch = None,
+) -> Response:
     """Delete a source. One that records still cite is refused with 409 unless
     `cascade=true`, which removes the citations too."""
-    await service.delete_source(db, source_id=source_id, cascade=cascade)
+    await service.delete_source(db, source_id=source_id, cascade=cascade, if_match=if_match)
     return Response(status_code=204)

@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.journal import service as journal
 from app.pagination import Keyset, PageRequest, SortKey
 from app.schemas import changes, reject_nulls, rfc3339
 from app.sources.models import Citation, Source
@@ -64,38 +65,39 @@ async def _check_url_free(db: AsyncSession, url: str, *, other_than: str | None 
         raise Conflict(f"A source with the URL '{url}' exists already.")
 
 
-async def create_source(db: AsyncSession, *, data: SourceCreate) -> str:
+async def create_source(db: AsyncSession, *, data: SourceCreate) -> dict[str, Any]:
     await _check_url_free(db, data.url)
     source = Source(**data.model_dump())
     db.add(source)
     await db.flush()
-    return source.id
+    return await journal.after_create(db, "source", source.id, get_source)
 
 
-async def update_source(db: AsyncSession, *, source_id: str, data: SourceUpdate) -> None:
+async def update_source(
+    db: AsyncSession, *, source_id: str, data: SourceUpdate, if_match: str | None = None
+) -> dict[str, Any]:
     reject_nulls(data, ("url",))
-    source = await db.get(Source, source_id)
-    if source is None:
-        raise NotFound(f"No source has the id '{source_id}'.")
+    before = await journal.before_write(db, Source, source_id, get_source, if_match)
     if data.url is not None:
         await _check_url_free(db, data.url, other_than=source_id)
+    source = await db.get_one(Source, source_id)
     for field, value in changes(data).items():
         setattr(source, field, value)
-    await db.flush()
+    return await journal.after_update(db, "source", before, get_source)
 
 
-async def delete_source(db: AsyncSession, *, source_id: str, cascade: bool) -> None:
-    source = await db.get(Source, source_id)
-    if source is None:
-        raise NotFound(f"No source has the id '{source_id}'.")
+async def delete_source(
+    db: AsyncSession, *, source_id: str, cascade: bool, if_match: str | None = None
+) -> None:
+    before = await journal.before_write(db, Source, source_id, get_source, if_match)
     cited = await db.scalar(select(func.count()).where(Citation.source_id == source_id))
     if cited and not cascade:
         raise Conflict(
             f"The source is cited by {cited} record(s); "
             "delete with ?cascade=true to remove the citations too."
         )
-    await db.delete(source)
-    await db.flush()
+    await db.execute(delete(Source).where(Source.id == source_id))
+    journal.deleted(db, "source", before)
 
 
 # Citations: every citing record stores its source ids in order, through `citation`.

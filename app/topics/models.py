@@ -1,4 +1,4 @@
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Identified
@@ -17,6 +17,11 @@ class Topic(Identified, Base):
     )
     description: Mapped[str | None] = mapped_column(Text)
     countries: Mapped[list[str]] = mapped_column(default=list)
+
+    @classmethod
+    def named(cls, key: str) -> ColumnElement[bool]:
+        """The topic whose id or slug is `key`: paths and filters accept either."""
+        return or_(cls.id == key, cls.slug == key)
 
 
 class AgendaItem(Identified, Base):

@@ -9,16 +9,23 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
+    IfMatch,
     SearchParam,
     StrictJsonRoute,
     created_response,
-    json_response,
     page_response,
     problems,
+    resource_response,
 )
 from app.pagination import Page, PageParams
-from app.sessions import service as sessions_service
-from app.sessions.router import SessionDep, SessionFilterParams, SortParam
+from app.sessions.router import (
+    SESSION_FORMATS,
+    FormatParam,
+    SessionDep,
+    SessionFilterParams,
+    SortParam,
+    sessions_response,
+)
 from app.sessions.schemas import SessionSummary
 from app.topics import service
 from app.topics.schemas import (
@@ -38,15 +45,13 @@ agenda_router = APIRouter(
 
 async def topic_id_of(
     db: DbSession,
-    topic: Annotated[
-        str, Path(description="The topic's id or slug.", examples=["kosovo"], max_length=100)
-    ],
+    topic: Annotated[str, Path(description="The topic's id or slug.", examples=["kosovo"])],
 ) -> str:
     return await service.resolve_topic_id(db, topic)
 
 
 TopicId = Annotated[str, Depends(topic_id_of)]
-ItemId = Annotated[str, Path(description="The agenda item's id.", max_length=36)]
+ItemId = Annotated[str, Path(description="The agenda item's id.")]
 
 
 @topics_router.get(
@@ -86,8 +91,7 @@ async def list_topics(
 )
 async def create_topic(request: Request, db: DbSession, body: TopicCreate) -> Response:
     """Add a topic, under `parent_id` (an id or slug) or at the root. `slug` is unique (409)."""
-    topic_id = await service.create_topic(db, data=body)
-    return created_response(request, await service.get_topic(db, topic_id))
+    return created_response(request, await service.create_topic(db, data=body))
 
 
 @topics_router.get(
@@ -97,9 +101,9 @@ async def create_topic(request: Request, db: DbSession, body: TopicCreate) -> Re
     response_model=TopicRead,
     responses=READ_PROBLEMS,
 )
-async def get_topic(db: DbSession, topic_id: TopicId) -> Response:
+async def get_topic(request: Request, db: DbSession, topic_id: TopicId) -> Response:
     """One topic by id or slug, e.g. `/topics/kosovo`, with its narrower topics' ids."""
-    return json_response(await service.get_topic(db, topic_id))
+    return resource_response(request, await service.get_topic(db, topic_id))
 
 
 @topics_router.get(
@@ -107,7 +111,7 @@ async def get_topic(db: DbSession, topic_id: TopicId) -> Response:
     operation_id="topics_sessions_list",
     summary="Sessions that discussed a topic",
     response_model=Page[SessionSummary],
-    responses=problems(400, 404, 422),
+    responses=problems(400, 404, 422) | SESSION_FORMATS,
 )
 async def list_topic_sessions(
     request: Request,
@@ -116,14 +120,20 @@ async def list_topic_sessions(
     page: PageParams,
     wanted: SessionFilterParams,
     sort: SortParam = "start_date",
+    format: FormatParam = None,
 ) -> Response:
     """Sessions whose agenda has the topic or a narrower one: `/topics/regional-issues/
-    sessions` includes the sessions that discussed Kosovo. Takes the filters and sorts of
-    `GET /sessions`."""
-    items, next_cursor = await sessions_service.list_sessions(
-        db, page=page, sort=sort, wanted=replace(wanted, topic=topic_id)
+    sessions` includes the sessions that discussed Kosovo. Takes the filters, sorts and
+    formats of `GET /sessions`."""
+    return await sessions_response(
+        request,
+        db,
+        page=page,
+        sort=sort,
+        wanted=replace(wanted, topic=topic_id),
+        format=format,
+        name=(await service.get_topic(db, topic_id))["name"],
     )
-    return page_response(request, items, next_cursor)
 
 
 @topics_router.patch(
@@ -133,10 +143,13 @@ async def list_topic_sessions(
     response_model=TopicRead,
     responses=WRITE_PROBLEMS,
 )
-async def update_topic(db: DbSession, topic_id: TopicId, body: TopicUpdate) -> Response:
+async def update_topic(
+    request: Request, db: DbSession, topic_id: TopicId, body: TopicUpdate, if_match: IfMatch = None
+) -> Response:
     """Change the fields given. Moving a topic under one of its own descendants is refused (422)."""
-    await service.update_topic(db, topic_id=topic_id, data=body)
-    return json_response(await service.get_topic(db, topic_id))
+    return resource_response(
+        request, await service.update_topic(db, topic_id=topic_id, data=body, if_match=if_match)
+    )
 
 
 @topics_router.delete(
@@ -146,10 +159,15 @@ async def update_topic(db: DbSession, topic_id: TopicId, body: TopicUpdate) -> R
     status_code=204,
     responses=problems(404, 409),
 )
-async def delete_topic(db: DbSession, topic_id: TopicId, cascade: CascadeParam = False) -> Response:
+async def delete_topic(
+    db: DbSession,
+    topic_id: TopicId,
+    cascade: CascadeParam = False,
+    if_match: IfMatch = None,
+) -> Response:
     """Delete a topic. One with narrower topics or on an agenda is refused with 409 unless
     `cascade=true`, which deletes the narrower topics and those agenda items too."""
-    await service.delete_topic(db, topic_id=topic_id, cascade=cascade)
+    await service.delete_topic(db, topic_id=topic_id, cascade=cascade, if_match=if_match)
     return Response(status_code=204)
 
 
@@ -177,8 +195,9 @@ async def create_agenda_item(
     request: Request, db: DbSession, session: SessionDep, body: AgendaItemCreate
 ) -> Response:
     """Put a topic on the agenda: at the end, or at `position`, moving later items down."""
-    item_id = await service.create_agenda_item(db, session_id=session.id, data=body)
-    return created_response(request, await service.get_agenda_item(db, session.id, item_id))
+    return created_response(
+        request, await service.create_agenda_item(db, session_id=session.id, data=body)
+    )
 
 
 @agenda_router.get(
@@ -188,8 +207,10 @@ async def create_agenda_item(
     response_model=AgendaItemRead,
     responses=READ_PROBLEMS,
 )
-async def get_agenda_item(db: DbSession, session: SessionDep, item_id: ItemId) -> Response:
-    return json_response(await service.get_agenda_item(db, session.id, item_id))
+async def get_agenda_item(
+    request: Request, db: DbSession, session: SessionDep, item_id: ItemId
+) -> Response:
+    return resource_response(request, await service.get_agenda_item(db, session.id, item_id))
 
 
 @agenda_router.patch(
@@ -200,11 +221,20 @@ async def get_agenda_item(db: DbSession, session: SessionDep, item_id: ItemId) -
     responses=WRITE_PROBLEMS,
 )
 async def update_agenda_item(
-    db: DbSession, session: SessionDep, item_id: ItemId, body: AgendaItemUpdate
+    request: Request,
+    db: DbSession,
+    session: SessionDep,
+    item_id: ItemId,
+    body: AgendaItemUpdate,
+    if_match: IfMatch = None,
 ) -> Response:
     """Change the fields given; a new `position` moves the item and renumbers the rest."""
-    await service.update_agenda_item(db, session_id=session.id, item_id=item_id, data=body)
-    return json_response(await service.get_agenda_item(db, session.id, item_id))
+    return resource_response(
+        request,
+        await service.update_agenda_item(
+            db, session_id=session.id, item_id=item_id, data=body, if_match=if_match
+        ),
+    )
 
 
 @agenda_router.delete(
@@ -214,7 +244,9 @@ async def update_agenda_item(
     status_code=204,
     responses=READ_PROBLEMS,
 )
-async def delete_agenda_item(db: DbSession, session: SessionDep, item_id: ItemId) -> Response:
+async def delete_agenda_item(
+    db: DbSession, session: SessionDep, item_id: ItemId, if_match: IfMatch = None
+) -> Response:
     """Remove the item; later items move up."""
-    await service.delete_agenda_item(db, session_id=session.id, item_id=item_id)
+    await service.delete_agenda_item(db, session_id=session.id, item_id=item_id, if_match=if_match)
     return Response(status_code=204)

@@ -1,15 +1,15 @@
 from pydantic import Field
 
 from app.schemas import InputModel, ReadModel
-from app.types import CountryList, IdList, Labels, LongText, Name, Slug
+from app.types import CountryList, IdList, Labels, LongText, Name, RecordRef, Slug
 
 
 class TopicCreate(InputModel):
     slug: Slug = Field(examples=["energy-security"])
     name: Name = Field(examples=["Energy security"])
     names: Labels = Field(default_factory=dict, examples=[{"fr": "Sécurité énergétique"}])
-    parent_id: str | None = Field(
-        None, max_length=100, description="The broader topic's id (or slug); null at the root."
+    parent_id: RecordRef | None = Field(
+        None, description="The broader topic's id (or slug); null at the root."
     )
     description: LongText | None = None
     countries: CountryList = Field(default_factory=list, examples=[["XK"]])
@@ -19,7 +19,7 @@ class TopicUpdate(InputModel):
     slug: Slug | None = None
     name: Name | None = None
     names: Labels | None = None
-    parent_id: str | None = Field(None, max_length=100)
+    parent_id: RecordRef | None = None
     description: LongText | None = None
     countries: CountryList | None = None
 
@@ -48,7 +48,7 @@ class TopicRead(ReadModel):
 
 
 class AgendaItemCreate(InputModel):
-    topic_id: str = Field(max_length=100, description="The topic's id (or slug).")
+    topic_id: RecordRef = Field(description="The topic's id (or slug).")
     position: int | None = Field(
         None,
         strict=True,
@@ -62,7 +62,7 @@ class AgendaItemCreate(InputModel):
 
 
 class AgendaItemUpdate(InputModel):
-    topic_id: str | None = Field(None, max_length=100)
+    topic_id: RecordRef | None = None
     position: int | None = Field(None, strict=True, ge=1, le=10_000)
     title: Name | None = None
     note: LongText | None = None

@@ -2,14 +2,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.journal import service as journal
 from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
 from app.search.service import delete_terms, index_sessions, index_topic, list_records
+from app.sessions.models import CouncilSession
 from app.sources.service import cited_source_ids, set_citations
 from app.topics.models import AgendaItem, Topic
 from app.topics.schemas import AgendaItemCreate, AgendaItemUpdate, TopicCreate, TopicUpdate
@@ -18,7 +20,7 @@ from app.topics.schemas import AgendaItemCreate, AgendaItemUpdate, TopicCreate, 
 
 
 async def find_topic_id(db: AsyncSession, topic: str) -> str | None:
-    return await db.scalar(select(Topic.id).where(or_(Topic.id == topic, Topic.slug == topic)))
+    return await db.scalar(select(Topic.id).where(Topic.named(topic)))
 
 
 async def resolve_topic_id(db: AsyncSession, topic: str) -> str:
@@ -136,7 +138,7 @@ async def _parent_id(db: AsyncSession, parent: str, *, child_id: str | None = No
     return parent_id
 
 
-async def create_topic(db: AsyncSession, *, data: TopicCreate) -> str:
+async def create_topic(db: AsyncSession, *, data: TopicCreate) -> dict[str, Any]:
     await _check_slug_free(db, data.slug)
     fields = data.model_dump()
     if data.parent_id is not None:
@@ -145,14 +147,15 @@ async def create_topic(db: AsyncSession, *, data: TopicCreate) -> str:
     db.add(topic)
     await db.flush()
     await index_topic(db, topic.id)
-    return topic.id
+    return await journal.after_create(db, "topic", topic.id, get_topic)
 
 
-async def update_topic(db: AsyncSession, *, topic_id: str, data: TopicUpdate) -> None:
+async def update_topic(
+    db: AsyncSession, *, topic_id: str, data: TopicUpdate, if_match: str | None = None
+) -> dict[str, Any]:
     reject_nulls(data, ("slug", "name", "names", "countries"))
-    topic = await db.get(Topic, topic_id)
-    if topic is None:
-        raise NotFound(f"No topic has the id '{topic_id}'.")
+    before = await journal.before_write(db, Topic, topic_id, get_topic, if_match)
+    topic = await db.get_one(Topic, topic_id)
     if data.slug is not None:
         await _check_slug_free(db, data.slug, other_than=topic_id)
     fields = changes(data)
@@ -166,6 +169,7 @@ async def update_topic(db: AsyncSession, *, topic_id: str, data: TopicUpdate) ->
     if {"name", "names"} & data.model_fields_set:
         # Sessions are found by the names of the topics on their agenda.
         await index_sessions(db, await _sessions_with_topics(db, [topic_id]))
+    return await journal.after_update(db, "topic", before, get_topic)
 
 
 def subtree(topic_id: str) -> Select[str]:
@@ -192,10 +196,12 @@ async def _sessions_with_topics(db: AsyncSession, topic_ids: list[str]) -> list[
     )
 
 
-async def delete_topic(db: AsyncSession, *, topic_id: str, cascade: bool) -> None:
-    topic = await db.get(Topic, topic_id)
-    if topic is None:
-        raise NotFound(f"No topic has the id '{topic_id}'.")
+async def delete_topic(
+    db: AsyncSession, *, topic_id: str, cascade: bool, if_match: str | None = None
+) -> None:
+    """Delete a topic; with `cascade`, its narrower topics and the agenda items naming any
+    of them too, each journaled."""
+    before = await journal.before_write(db, Topic, topic_id, get_topic, if_match)
     subtree = await descendant_ids(db, topic_id)
     sessions = await _sessions_with_topics(db, subtree)
     if (sessions or len(subtree) > 1) and not cascade:
@@ -204,9 +210,15 @@ async def delete_topic(db: AsyncSession, *, topic_id: str, cascade: bool) -> Non
             f"The topic has {len(subtree) - 1} narrower topic(s) and is on {uses} agenda "
             "item(s); delete with ?cascade=true to delete those too."
         )
-    await db.delete(topic)
-    await db.flush()
+    for session_id in sessions:
+        for item in await agenda_json(db, session_id=session_id):
+            if item["topic_id"] in subtree:
+                journal.deleted(db, "agenda_item", item)
+    for narrower_id in subtree[1:]:
+        journal.deleted(db, "topic", await get_topic(db, narrower_id))
+    await db.execute(delete(Topic).where(Topic.id == topic_id))
     await delete_terms(db, "topic", subtree)
+    journal.deleted(db, "topic", before)
     for session_id in sessions:
         await _renumber(db, session_id)
     await index_sessions(db, sessions)
@@ -310,7 +322,13 @@ async def _renumber(db: AsyncSession, session_id: str) -> None:
     await db.flush()
 
 
-async def create_agenda_item(db: AsyncSession, *, session_id: str, data: AgendaItemCreate) -> str:
+def _item_reader(session_id: str) -> journal.Reader:
+    return lambda db, item_id: get_agenda_item(db, session_id, item_id)
+
+
+async def create_agenda_item(
+    db: AsyncSession, *, session_id: str, data: AgendaItemCreate
+) -> dict[str, Any]:
     topic_id = await _agenda_topic_id(db, data.topic_id)
     item = AgendaItem(
         session_id=session_id, topic_id=topic_id, position=0, title=data.title, note=data.note
@@ -320,21 +338,22 @@ async def create_agenda_item(db: AsyncSession, *, session_id: str, data: AgendaI
     await _place(db, session_id, item, data.position)
     await set_citations(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
     await index_sessions(db, [session_id])
-    return item.id
-
-
-async def _require_item(db: AsyncSession, session_id: str, item_id: str) -> AgendaItem:
-    item = await db.get(AgendaItem, item_id)
-    if item is None or item.session_id != session_id:
-        raise NotFound(f"The session's agenda has no item with the id '{item_id}'.")
-    return item
+    await touch(db, CouncilSession, session_id)
+    return await journal.after_create(db, "agenda_item", item.id, _item_reader(session_id))
 
 
 async def update_agenda_item(
-    db: AsyncSession, *, session_id: str, item_id: str, data: AgendaItemUpdate
-) -> None:
+    db: AsyncSession,
+    *,
+    session_id: str,
+    item_id: str,
+    data: AgendaItemUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
     reject_nulls(data, ("topic_id", "position", "source_ids"))
-    item = await _require_item(db, session_id, item_id)
+    read = _item_reader(session_id)
+    before = await journal.before_write(db, AgendaItem, item_id, read, if_match)
+    item = await db.get_one(AgendaItem, item_id)
     if data.topic_id is not None:
         item.topic_id = await _agenda_topic_id(db, data.topic_id)
     for field, value in changes(data, exclude={"topic_id", "position", "source_ids"}).items():
@@ -346,10 +365,17 @@ async def update_agenda_item(
     item.updated_at = utcnow()
     await db.flush()
     await index_sessions(db, [session_id])
+    await touch(db, CouncilSession, session_id)
+    return await journal.after_update(db, "agenda_item", before, read)
 
 
-async def delete_agenda_item(db: AsyncSession, *, session_id: str, item_id: str) -> None:
-    await db.delete(await _require_item(db, session_id, item_id))
-    await db.flush()
+async def delete_agenda_item(
+    db: AsyncSession, *, session_id: str, item_id: str, if_match: str | None = None
+) -> None:
+    read = _item_reader(session_id)
+    before = await journal.before_write(db, AgendaItem, item_id, read, if_match)
+    await db.execute(delete(AgendaItem).where(AgendaItem.id == item_id))
     await _renumber(db, session_id)
     await index_sessions(db, [session_id])
+    await touch(db, CouncilSession, session_id)
+    journal.deleted(db, "agenda_item", before)

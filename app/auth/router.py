@@ -1,0 +1,97 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from app.auth import service
+from app.auth.dependencies import admin_access
+from app.auth.models import Scope
+from app.db import DbSession
+from app.http import StrictJsonRoute, json_response, problems
+from app.schemas import InputModel
+from app.types import TinyText
+
+router = APIRouter(
+    prefix="/keys",
+    tags=["keys"],
+    route_class=StrictJsonRoute,
+    dependencies=[Depends(admin_access)],
+)
+
+
+class KeyCreate(InputModel):
+    name: TinyText = Field(
+        examples=["editor-anna"], description="Unique; shown in the audit trail."
+    )
+    scope: Scope = Field(examples=["write"])
+
+
+class KeyRead(BaseModel):
+    id: str
+    name: str
+    scope: Scope
+    created_at: str
+    revoked_at: str | None
+
+
+class KeyCreated(KeyRead):
+    token: str = Field(description="The key itself. Shown this once; only a hash is kept.")
+
+
+@router.get(
+    "",
+    operation_id="keys_list",
+    summary="List API keys",
+    response_model=list[KeyRead],
+    responses=problems(401, 403),
+)
+async def list_keys(db: DbSession) -> Response:
+    """Every key, revoked ones included; never the keys themselves. Needs `admin`."""
+    return json_response([service.key_json(k) for k in await service.list_keys(db)])
+
+
+@router.post(
+    "",
+    operation_id="keys_create",
+    summary="Create an API key",
+    status_code=201,
+    response_model=KeyCreated,
+    responses=problems(400, 401, 403, 409, 413, 415, 422),
+)
+async def create_key(request: Request, db: DbSession, body: KeyCreate) -> Response:
+    """Make a key with a scope: `read`, `write` (includes read) or `admin` (includes
+    write, and manages keys and reads the audit trail). The `token` is in this response
+    only. Needs `admin`."""
+    key, token = await service.create_key(db, name=body.name, scope=body.scope)
+    content: dict[str, Any] = service.key_json(key) | {"token": token}
+    location = f"{request.url.path.rstrip('/')}/{key.name}"
+    return json_response(content, status_code=201, headers={"Location": location})
+
+
+@router.get(
+    "/{name}",
+    operation_id="keys_get",
+    summary="Get an API key",
+    response_model=KeyRead,
+    responses=problems(401, 403, 404),
+)
+async def get_key(
+    db: DbSession, name: Annotated[str, Path(description="The key's name.")]
+) -> Response:
+    """One key's name, scope and dates (never the key itself). Needs `admin`."""
+    return json_response(service.key_json(await service.get_key(db, name=name)))
+
+
+@router.delete(
+    "/{name}",
+    operation_id="keys_revoke",
+    summary="Revoke an API key",
+    status_code=204,
+    responses=problems(401, 403, 404),
+)
+async def revoke_key(
+    db: DbSession, name: Annotated[str, Path(description="The key's name.")]
+) -> Response:
+    """Revoke a key at once; requests with it get 401 from then on. Needs `admin`."""
+    await service.revoke_key(db, name=name)
+    return Response(status_code=204)

@@ -1,0 +1,77 @@
+"""API keys: `ent_<key id>_<secret>`, presented as `Authorization: Bearer …`.
+
+The key id finds the stored record; the secret is compared with the stored hash in
+constant time. Keys are never accepted in the query string, where they would end up in
+logs and browser histories.
+"""
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import ApiKey, Scope
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+from app.schemas import rfc3339
+
+PREFIX = "ent"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "scope": key.scope.value,
+        "created_at": rfc3339(key.created_at),
+        "revoked_at": rfc3339(key.revoked_at) if key.revoked_at else None,
+    }
+
+
+async def create_key(db: AsyncSession, *, name: str, scope: Scope) -> tuple[ApiKey, str]:
+    """A new key and its token, which is shown this once and never stored."""
+    if await db.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+        raise Conflict(f"A key named '{name}' exists already.")
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(name=name, scope=scope, secret_hash=_hash(secret))
+    db.add(key)
+    await db.flush()
+    return key, f"{PREFIX}_{key.id}_{secret}"
+
+
+async def list_keys(db: AsyncSession) -> list[ApiKey]:
+    return list(await db.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+async def get_key(db: AsyncSession, *, name: str) -> ApiKey:
+    key = await db.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise NotFound(f"No key is named '{name}'.")
+    return key
+
+
+async def revoke_key(db: AsyncSession, *, name: str) -> ApiKey:
+    key = await get_key(db, name=name)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await db.flush()
+    return key
+
+
+async def key_for_token(db: AsyncSession, token: str) -> ApiKey | None:
+    """The live key a token names, or None for a malformed, unknown or revoked one."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != PREFIX or len(key_id) != 36 or not secret:
+        return None
+    key = await db.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    return key if hmac.compare_digest(key.secret_hash, _hash(secret)) else None

@@ -1,0 +1,236 @@
+"""Dataset export: every record in the entente-dataset format, by natural keys, in a
+stable order, so that export → import into an empty database → export is the same."""
+
+import re
+from typing import Any
+
+from anyascii import anyascii
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.councils.models import Council
+from app.councils.service import get_council
+from app.people.models import Participation, Person
+from app.people.service import get_person
+from app.sessions.models import CouncilSession
+from app.sessions.service import get_session_detail
+from app.sources.models import Source
+from app.sources.service import get_source
+from app.topics.models import Topic
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", anyascii(text).lower()).strip("-") or "x"
+
+
+async def export_dataset(db: AsyncSession) -> dict[str, Any]:
+    source_urls = dict((await db.execute(select(Source.id, Source.url))).all())
+    topic_slugs = dict((await db.execute(select(Topic.id, Topic.slug))).all())
+    council_slugs = dict((await db.execute(select(Council.id, Council.slug))).all())
+
+    def urls(ids: list[str]) -> list[str]:
+        return [source_urls[i] for i in ids]
+
+    sources = []
+    for source_id in await db.scalars(select(Source.id).order_by(Source.url)):
+        source = await get_source(db, source_id)
+        sources.append(
+            {
+                k: source[k]
+                for k in (
+                    "url",
+                    "title",
+                    "publisher",
+                    "language",
+                    "published_on",
+                    "online_on",
+                    "note",
+                )
+            }
+        )
+
+    topics = [
+        {
+            "slug": t.slug,
+            "name": t.name,
+            "names": t.names,
+            "parent": topic_slugs.get(t.parent_id or ""),
+            "description": t.description,
+            "countries": t.countries,
+        }
+        for t in await db.scalars(select(Topic).order_by(Topic.slug))
+    ]
+
+    # Persons without a dataset key get one, from their name and id, stable across exports.
+    person_keys = {
+        p.id: p.key or f"{_slug(p.name)}-{p.id[-12:]}" for p in await db.scalars(select(Person))
+    }
+    persons = []
+    for person_id in sorted(person_keys, key=lambda i: person_keys[i]):
+        person = await get_person(db, person_id)
+        persons.append(
+            {
+                "key": person_keys[person_id],
+                **{
+                    k: person[k]
+                    for k in (
+                        "name",
+                        "honorific_prefix",
+                        "given_name",
+                        "family_name",
+                        "nationality",
+                        "other_names",
+                        "identifiers",
+                    )
+                },
+                "offices": [
+                    {
+                        **{
+                            k: o[k]
+                            for k in (
+                                "title",
+                                "names",
+                                "role",
+                                "country",
+                                "organization",
+                                "start_date",
+                                "end_date",
+                            )
+                        },
+                        "sources": urls(o["source_ids"]),
+                    }
+                    for o in person["offices"]
+                ],
+                "sources": urls(person["source_ids"]),
+            }
+        )
+
+    councils = []
+    for council_id in await db.scalars(select(Council.id).order_by(Council.slug)):
+        council = await get_council(db, council_id)
+        councils.append(
+            {
+                **{
+                    k: council[k]
+                    for k in (
+                        "slug",
+                        "acronym",
+                        "name",
+                        "names",
+                        "kind",
+                        "member_countries",
+                        "established_on",
+                        "founding_context",
+                        "description",
+                        "status",
+                    )
+                },
+                "sources": urls(council["source_ids"]),
+            }
+        )
+
+    sessions = []
+    stored_sessions = await db.execute(
+        select(CouncilSession.id, CouncilSession.title)
+        .join(Council, Council.id == CouncilSession.council_id)
+        .order_by(
+            Council.slug, CouncilSession.start_date, CouncilSession.ordinal, CouncilSession.id
+        )
+    )
+    for session_id, stored_title in stored_sessions.all():
+        sessions.append(
+            await _session(
+                db, session_id, stored_title, council_slugs, person_keys, topic_slugs, urls
+            )
+        )
+
+    return {
+        "format": "entente-dataset",
+        "version": 1,
+        "sources": sources,
+        "topics": topics,
+        "persons": persons,
+        "councils": councils,
+        "sessions": sessions,
+    }
+
+
+async def _session(
+    db: AsyncSession,
+    session_id: str,
+    stored_title: str | None,
+    council_slugs: dict[str, str],
+    person_keys: dict[str, str],
+    topic_slugs: dict[str, str],
+    urls: Any,
+) -> dict[str, Any]:
+    session = await get_session_detail(db, session_id)
+    # Segments without a key get one from their place, unique within the session.
+    taken = {s["key"] for s in session["segments"] if s["key"]}
+    segment_keys: dict[str, str] = {}
+    for number, segment in enumerate(session["segments"], start=1):
+        key = segment["key"]
+        while key is None or (key in segment_keys.values()):
+            candidate = f"segment-{number}"
+            key = candidate if candidate not in taken else f"{candidate}-{segment['id'][-12:]}"
+        segment_keys[segment["id"]] = key
+    given_offices = dict(
+        (
+            await db.execute(
+                select(Participation.id, Participation.office_given).where(
+                    Participation.session_id == session_id
+                )
+            )
+        ).all()
+    )
+    return {
+        "council": council_slugs[session["council_id"]],
+        **{
+            k: session[k]
+            for k in (
+                "ordinal",
+                "start_date",
+                "end_date",
+                "timezone",
+                "location",
+                "host_country",
+                "guest_countries",
+                "status",
+                "summary",
+            )
+        },
+        "title": stored_title,
+        "segments": [
+            {
+                "key": segment_keys[s["id"]],
+                **{
+                    k: s[k]
+                    for k in ("kind", "format", "title", "date", "part_of_day", "description")
+                },
+            }
+            for s in session["segments"]
+        ],
+        "participants": [
+            {
+                "person": person_keys[p["person_id"]],
+                "delegation": p["delegation"],
+                "role": p["role"],
+                "office_title": p["title_at_time"] if given_offices.get(p["id"]) else None,
+                "segments": [segment_keys[s] for s in p["segment_ids"]],
+                "note": p["note"],
+                "sources": urls(p["source_ids"]),
+            }
+            for p in session["participants"]
+        ],
+        "agenda": [
+            {
+                "topic": topic_slugs[a["topic_id"]],
+                "position": a["position"],
+                "title": a["title"],
+                "note": a["note"],
+                "sources": urls(a["source_ids"]),
+            }
+            for a in session["agenda"]
+        ],
+        "sources": urls(session["source_ids"]),
+    }

@@ -1,0 +1,71 @@
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from app.dataset.exporter import export_dataset
+from app.dataset.importer import import_document
+from app.dataset.schemas import Dataset
+from app.db import DbSession
+from app.errors import UnsupportedMediaType
+from app.http import StrictJsonRoute, is_json, json_response, parse_json, problems, read_body
+from app.idempotency.dependencies import remember
+
+router = APIRouter(tags=["datasets"], route_class=StrictJsonRoute)
+
+
+class ImportResult(BaseModel):
+    status: str
+
+
+@router.post(
+    "/import",
+    operation_id="dataset_import",
+    summary="Import a dataset",
+    response_model=ImportResult,
+    responses=problems(400, 401, 403, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dataset"}}},
+        }
+    },
+)
+async def import_dataset(request: Request, db: DbSession) -> Response:
+    """Upsert a whole dataset (the format of `GET /export`; its JSON Schema is at
+    `/api/v1/schemas/dataset.json`). Records are matched by natural keys: councils and
+    topics by slug, persons by `key`, sessions by council and ordinal (or start date),
+    sources by URL. Importing the same document twice changes nothing the second time.
+    It runs in one transaction: on any problem nothing changes and the answer is 422 with
+    every problem in `errors`, each pointing into the document (`/sessions/3/start_date`)."""
+    body = await read_body(request, request.app.state.settings.import_max_body_bytes)
+    if not is_json(request.headers.get("content-type", "application/json")):
+        raise UnsupportedMediaType("Send the dataset as application/json.")
+    await import_document(db, parse_json(body))
+    return remember(request, json_response({"status": "imported"}))
+
+
+@router.get(
+    "/export",
+    operation_id="dataset_export",
+    summary="Export the whole dataset",
+    response_model=Dataset,
+)
+async def export(db: DbSession) -> Response:
+    """Everything, as one `entente-dataset` document that `POST /import` reads back:
+    importing it into an empty database and exporting again gives the same document."""
+    return json_response(await export_dataset(db))
+
+
+@router.get(
+    "/schemas/dataset.json",
+    operation_id="dataset_schema",
+    summary="JSON Schema of the dataset format",
+    response_model=dict[str, Any],
+)
+async def dataset_schema() -> Response:
+    """The JSON Schema (2020-12) of the documents `POST /import` takes and `GET /export` gives."""
+    schema = Dataset.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "/api/v1/schemas/dataset.json"
+    return json_response(schema)

@@ -1,0 +1,119 @@
+"""`Idempotency-Key` on POST: a retry with the same key and body gets the first answer and
+creates nothing; the same key with another body is refused (422).
+
+A record is inserted at the start of the request's transaction and completed with the
+answer before it commits. A concurrent request with the same key waits on the unique
+index (PostgreSQL) or the write lock (SQLite) until the first commits, then replays it.
+"""
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Header, Request, Response
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.db import DbSession
+from app.errors import AppError, Conflict, ValidationFailed
+from app.idempotency.models import IdempotencyRecord
+from app.journal.service import current_actor
+
+KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")
+IN_PROGRESS = 0
+
+
+class Replay(AppError):
+    """Not an error: carries the stored answer out of the dependency to the client."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__("replay")
+        self.record = record
+
+    def response(self) -> Response:
+        headers = {"Idempotent-Replayed": "true"}
+        if self.record.location:
+            headers["Location"] = self.record.location
+        return Response(
+            self.record.body,
+            status_code=self.record.status_code,
+            media_type="application/json",
+            headers=headers,
+        )
+
+
+async def replay_response(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)
+    return exc.response()
+
+
+def remember(request: Request, response: Response) -> Response:
+    """Mark a POST's answer as the one to replay to retries with its Idempotency-Key."""
+    request.state.idempotent_response = response
+    return response
+
+
+async def idempotency(
+    request: Request,
+    db: DbSession,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Any unique string (a UUID). A retry with the same key and body "
+            "gets the first answer and creates nothing.",
+        ),
+    ] = None,
+) -> AsyncIterator[None]:
+    if request.method != "POST" or idempotency_key is None:
+        yield
+        return
+    if not KEY_FORMAT.match(idempotency_key):
+        raise ValidationFailed(
+            "Invalid Idempotency-Key.",
+            errors=[("/header/Idempotency-Key", "1 to 200 printable ASCII characters.")],
+        )
+    owner = current_actor.get() or "-"
+    body = await request.body()
+    fingerprint = hashlib.sha256(
+        request.method.encode() + b" " + str(request.url).encode() + b"\n" + body
+    ).hexdigest()
+    stored = select(IdempotencyRecord).where(
+        IdempotencyRecord.owner == owner, IdempotencyRecord.key == idempotency_key
+    )
+    try:
+        async with db.begin_nested():
+            await db.execute(
+                insert(IdempotencyRecord).values(
+                    owner=owner,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    status_code=IN_PROGRESS,
+                    body=b"",
+                )
+            )
+    except IntegrityError:
+        record = (await db.scalars(stored)).one()
+        if record.fingerprint != fingerprint:
+            raise ValidationFailed(
+                "This Idempotency-Key was used with another request.",
+                errors=[("/header/Idempotency-Key", "Use a new key for a new request.")],
+            ) from None
+        if record.status_code == IN_PROGRESS:
+            raise Conflict(
+                "The request made with this Idempotency-Key cannot be replayed."
+            ) from None
+        raise Replay(record) from None
+    yield
+    response: Response | None = getattr(request.state, "idempotent_response", None)
+    if response is not None:
+        await db.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.owner == owner, IdempotencyRecord.key == idempotency_key)
+            .values(
+                status_code=response.status_code,
+                body=bytes(response.body),
+                location=response.headers.get("location"),
+            )
+        )

@@ -1,0 +1,195 @@
+"""The journal of writes: the change feed for services that sync, and the audit trail.
+
+Services note each record they create, update or delete, with its representation before
+and after. The notes wait in the database session and are written just before it commits:
+audit entries with the fields that changed, and change-feed entries, one per top-level
+record (a participant or an agenda item changes its session; an office its person).
+
+Commit order: on PostgreSQL the feed entries are written under a transaction-level
+advisory lock, held until commit, so that a transaction that takes a sequence number
+commits before any other can take a later one; a consumer who has read up to N never
+sees a number below N appear afterwards. SQLite runs one writer at a time already.
+"""
+
+import contextvars
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import event, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.db import lock_row
+from app.errors import PreconditionFailed
+from app.journal.models import AuditEntry, Change
+
+# Who is writing, and under which request: set by the request middleware and the auth
+# dependency, read here so that services need not pass them along.
+current_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("actor", default=None)
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+# Records that are parts of another in the API: their changes are changes of the parent.
+FEED_PARENT = {"participation": "session", "agenda_item": "session", "office": "person"}
+FEED_LOCK_KEY = 7_270_462_001  # any constant; names the feed's advisory lock
+
+
+@dataclass
+class Note:
+    action: str  # create | update | delete
+    entity: str
+    record_id: str
+    changes: dict[str, dict[str, Any]]
+    parent_id: str | None
+
+
+def etag_of(content: Any) -> str:
+    """The strong ETag of a representation: a hash of its JSON."""
+    return '"' + hashlib.sha256(orjson.dumps(content)).hexdigest()[:32] + '"'
+
+
+def check_if_match(current: dict[str, Any], if_match: str | None) -> None:
+    """412 unless `If-Match` names the current representation (or is absent, or `*`)."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if etag_of(current) not in wanted:
+        raise PreconditionFailed(
+            "The record changed since that ETag was issued; fetch it again and retry."
+        )
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    ignored = {"updated_at", "created_at", "sources"}
+    keys = (before.keys() | after.keys()) - ignored
+    return {
+        k: {"old": before.get(k), "new": after.get(k)}
+        for k in sorted(keys)
+        if before.get(k) != after.get(k)
+    }
+
+
+def _pending(db: AsyncSession) -> list[Note]:
+    notes: list[Note] = db.sync_session.info.setdefault("journal", [])
+    return notes
+
+
+def _parent_of(entity: str, record: dict[str, Any]) -> str | None:
+    parent = FEED_PARENT.get(entity)
+    return None if parent is None else record.get(f"{parent}_id")
+
+
+def created(db: AsyncSession, entity: str, record: dict[str, Any]) -> None:
+    changes = _diff({}, record)
+    changes.pop("id", None)
+    _pending(db).append(Note("create", entity, record["id"], changes, _parent_of(entity, record)))
+
+
+def updated(db: AsyncSession, entity: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    changes = _diff(before, after)
+    if changes:
+        _pending(db).append(Note("update", entity, after["id"], changes, _parent_of(entity, after)))
+
+
+def deleted(db: AsyncSession, entity: str, before: dict[str, Any]) -> None:
+    changes = _diff(before, {})
+    changes.pop("id", None)
+    _pending(db).append(Note("delete", entity, before["id"], changes, _parent_of(entity, before)))
+
+
+FEED_ACTIONS = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def _feed_entries(notes: list[Note]) -> list[tuple[str, str, str]]:
+    """One (entity, id, action) per top-level record, in the order first touched: a record
+    created and deleted in one transaction leaves nothing; created then changed, created."""
+    net: dict[tuple[str, str], str] = {}
+    for note in notes:
+        if note.entity in FEED_PARENT:
+            if note.parent_id is None:
+                continue
+            key, action = (FEED_PARENT[note.entity], note.parent_id), "updated"
+        else:
+            key, action = (note.entity, note.record_id), FEED_ACTIONS[note.action]
+        previous = net.get(key)
+        if previous == "created" and action == "deleted":
+            del net[key]
+        elif previous == "created" or (previous == "deleted" and action == "updated"):
+            continue
+        else:
+            net[key] = action
+    return [(entity, record_id, action) for (entity, record_id), action in net.items()]
+
+
+@event.listens_for(Session, "before_commit")
+def _write_journal(session: Session) -> None:
+    notes: list[Note] = session.info.pop("journal", [])
+    if not notes:
+        return
+    at = datetime.now(UTC)
+    actor, request_id = current_actor.get(), current_request_id.get()
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": at,
+                "actor": actor,
+                "request_id": request_id,
+                "action": n.action,
+                "entity": n.entity,
+                "entity_id": n.record_id,
+                "changes": n.changes,
+            }
+            for n in notes
+        ],
+    )
+    feed = _feed_entries(notes)
+    if feed:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY})
+        session.execute(
+            insert(Change),
+            [{"entity": e, "record_id": r, "action": a, "at": at} for e, r, a in feed],
+        )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_journal(session: Session) -> None:
+    session.info.pop("journal", None)
+
+
+Reader = Callable[[AsyncSession, str], Awaitable[dict[str, Any]]]
+
+
+async def before_write(
+    db: AsyncSession, model: Any, record_id: str, read: Reader, if_match: str | None = None
+) -> dict[str, Any]:
+    """Lock the record, read its representation (404 if none) and check `If-Match`: the
+    first step of every update and delete."""
+    await lock_row(db, model, record_id)
+    before = await read(db, record_id)
+    check_if_match(before, if_match)
+    return before
+
+
+async def after_create(
+    db: AsyncSession, entity: str, record_id: str, read: Reader
+) -> dict[str, Any]:
+    await db.flush()
+    record = await read(db, record_id)
+    created(db, entity, record)
+    return record
+
+
+async def after_update(
+    db: AsyncSession, entity: str, before: dict[str, Any], read: Reader
+) -> dict[str, Any]:
+    await db.flush()
+    after = await read(db, before["id"])
+    updated(db, entity, before, after)
+    return after

@@ -1,0 +1,199 @@
+"""Sessions as calendars (RFC 5545, with the icalendar library), spreadsheets (CSV) and
+linked data (schema.org Event in JSON-LD)."""
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pycountry
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from app.types import EXTRA_COUNTRIES
+
+ICS_STATUS = {
+    "planned": "CONFIRMED",
+    "held": "CONFIRMED",
+    "postponed": "TENTATIVE",
+    "cancelled": "CANCELLED",
+}
+ICS_ROLE = {
+    "principal": "REQ-PARTICIPANT",
+    "delegate": "REQ-PARTICIPANT",
+    "host": "CHAIR",
+    "guest": "OPT-PARTICIPANT",
+    "observer": "NON-PARTICIPANT",
+}
+SCHEMA_STATUS = {
+    "planned": "EventScheduled",
+    "held": "EventScheduled",
+    "postponed": "EventPostponed",
+    "cancelled": "EventCancelled",
+}
+
+
+def country_name(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if code in EXTRA_COUNTRIES:
+        return EXTRA_COUNTRIES[code][1]
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code
+
+
+def place(location: dict[str, Any]) -> str:
+    """ "Kremlin, Moscow, Russian Federation": the parts that are known."""
+    parts = [location["venue"], location["city"], country_name(location["country"])]
+    return ", ".join(p for p in parts if p)
+
+
+def person_urn(person_id: str) -> str:
+    return f"urn:entente:person:{person_id}"
+
+
+def calendar(sessions: list[dict[str, Any]], *, name: str, base_url: str) -> bytes:
+    """One VEVENT a session: all-day dates (DTEND the day after the last, as RFC 5545 has
+    it), a stable UID, the place, an ATTENDEE a participant, CATEGORIES from the agenda."""
+    cal = Calendar()
+    cal.add("prodid", "-//Entente//Entente API//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    for s in sessions:
+        event = Event()
+        event.add("uid", f"session-{s['id']}@entente")
+        event.add("dtstamp", datetime.fromisoformat(s["updated_at"].replace("Z", "+00:00")))
+        event.add("dtstart", date.fromisoformat(s["start_date"]))
+        event.add("dtend", date.fromisoformat(s["end_date"]) + timedelta(days=1))
+        event.add("summary", s["title"])
+        event.add("status", ICS_STATUS[s["status"]])
+        event.add("url", f"{base_url}/sessions/{s['id']}")
+        if where := place(s["location"]):
+            event.add("location", where)
+        if s["summary"]:
+            event.add("description", s["summary"])
+        if s["topics"]:
+            event.add("categories", s["topics"])
+        for p in s["participants"]:
+            attendee = vCalAddress(person_urn(p["person_id"]))
+            attendee.params["cn"] = vText(p["name"])
+            attendee.params["role"] = vText(ICS_ROLE[p["role"]])
+            event.add("attendee", attendee, encode=False)
+        cal.add_component(event)
+    ical: bytes = cal.to_ical()
+    return ical
+
+
+CSV_COLUMNS = (
+    "id",
+    "council",
+    "ordinal",
+    "title",
+    "start_date",
+    "end_date",
+    "timezone",
+    "city",
+    "country",
+    "venue",
+    "host_country",
+    "status",
+    "participants",
+    "topics",
+    "summary",
+)
+
+
+def spreadsheet(sessions: list[dict[str, Any]]) -> bytes:
+    """One row a session; several values in a cell are separated by "; "."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in sessions:
+        writer.writerow(
+            [
+                s["id"],
+                s["council"]["slug"],
+                s["ordinal"],
+                s["title"],
+                s["start_date"],
+                s["end_date"],
+                s["timezone"],
+                s["location"]["city"],
+                s["location"]["country"],
+                s["location"]["venue"],
+                s["host_country"],
+                s["status"],
+                "; ".join(p["name"] for p in s["participants"]),
+                "; ".join(s["topics"]),
+                s["summary"],
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def linked_data(session: dict[str, Any], *, base_url: str) -> dict[str, Any]:
+    """The session as a schema.org Event, part of its council's EventSeries."""
+    council = session["council"]
+    location = session["location"]
+    return {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "@id": f"{base_url}/sessions/{session['id']}",
+        "identifier": session["id"],
+        "name": session["title"],
+        "description": session["summary"],
+        "startDate": session["start_date"],
+        "endDate": session["end_date"],
+        "eventStatus": f"https://schema.org/{SCHEMA_STATUS[session['status']]}",
+        "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
+        "location": {
+            "@type": "Place",
+            "name": place(location) or None,
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": location["city"],
+                "addressCountry": location["country"],
+            },
+        },
+        "superEvent": {
+            "@type": "EventSeries",
+            "@id": f"{base_url}/councils/{council['id']}",
+            "name": council["name"],
+            "alternateName": council["acronym"],
+        },
+        "subEvent": [
+            {
+                "@type": "Event",
+                "identifier": segment["id"],
+                "name": segment["title"] or segment["kind"],
+                "additionalType": segment["kind"],
+                "startDate": segment["date"] or session["start_date"],
+                "description": segment["description"],
+            }
+            for segment in session["segments"]
+        ],
+        "attendee": [
+            {
+                "@type": "Person",
+                "@id": person_urn(p["person_id"]),
+                "name": p["person"]["name"],
+                "jobTitle": p["title_at_time"],
+                "affiliation": {
+                    "@type": "Country",
+                    "identifier": p["delegation"],
+                    "name": country_name(p["delegation"]),
+                },
+            }
+            for p in session["participants"]
+        ],
+        "about": [
+            {
+                "@type": "DefinedTerm",
+                "@id": f"{base_url}/topics/{a['topic']['slug']}",
+                "name": a["topic"]["name"],
+                "termCode": a["topic"]["slug"],
+            }
+            for a in session["agenda"]
+        ],
+        "citation": [s["url"] for s in session["sources"]],
+    }
