@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CODE := app tests migrations
 
-.PHONY: install run serve test lint format migrate seed clean
+.PHONY: install run serve test fuzz chaos lint format migrate seed clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entente needs Python 3.11 or newer (set PYTHON=python3.11).")'
@@ -28,6 +28,18 @@ serve: install
 ## test: the whole suite; PostgreSQL too when ENTENTE_TEST_DATABASE_URL is set
 test: install
 	$(BIN)/pytest
+
+## fuzz: a long schemathesis run (all phases, thousands of cases) on SQLite, and on
+## PostgreSQL too when ENTENTE_TEST_DATABASE_URL is set
+fuzz: install
+	$(BIN)/python -m tests.fuzz.run "sqlite+aiosqlite:///$$(mktemp -d)/fuzz.db" --examples 200
+	@if [ -n "$$ENTENTE_TEST_DATABASE_URL" ]; then \
+		$(BIN)/python -m tests.fuzz.run "$$ENTENTE_TEST_DATABASE_URL" --examples 200; fi
+
+## chaos: SIGKILL the server again and again while writers retry with Idempotency-Keys;
+## then no acknowledged write may be lost or doubled (a fresh database on the local PostgreSQL)
+chaos: install
+	$(BIN)/python -m tests.chaos.run
 
 lint: install
 	$(BIN)/ruff check $(CODE)

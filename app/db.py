@@ -84,7 +84,14 @@ def _begin_sqlite(connection: Connection) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
-        kwargs |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+        kwargs |= {
+            "pool_size": 10,
+            "max_overflow": 10,
+            "pool_pre_ping": True,
+            # Fail fast while the database is down (503), rather than hang the request.
+            "pool_timeout": 5,
+            "connect_args": {"timeout": 5, "command_timeout": 30},
+        }
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)

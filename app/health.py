@@ -2,6 +2,7 @@
 
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
@@ -54,7 +55,13 @@ async def readyz(request: Request) -> Response:
     return problem_response(503, "not-ready", "Not ready", reason, headers={"Retry-After": "5"})
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    response_class=PlainTextResponse,
+)
 async def metrics(request: Request) -> Response:
     """Requests by route template and status, latency histograms, and the database
     connection pool, in the Prometheus text format."""

@@ -6,7 +6,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import models  # noqa: F401  (registers every table with the ORM)
+from app import (
+    models,  # noqa: F401  (registers every table with the ORM)
+    openapi,
+)
 from app.auth.dependencies import access
 from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as keys_router
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = expected_revision(settings.database_url)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
+    openapi.install(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(health_router)
     # Who may do this, then (for POST) whether it was done already.

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import ValidationFailed
 
@@ -17,6 +17,22 @@ class InputModel(BaseModel):
 class ReadModel(BaseModel):
     """A response body. Used to document the API and to check responses in tests; hot reads
     build the JSON directly from SQL rows."""
+
+
+def _omit_null(schema: dict[str, Any]) -> None:
+    options = schema.get("anyOf")
+    if options:
+        rest = [option for option in options if option.get("type") != "null"]
+        if len(rest) == 1:
+            del schema["anyOf"]
+            schema.update(rest[0])
+        else:
+            schema["anyOf"] = rest
+
+
+# A PATCH field that may be left out but not set to null (see reject_nulls): documented
+# as non-null, so that clients and fuzzers know null is refused.
+NOT_NULL = Field(json_schema_extra=_omit_null)
 
 
 def reject_nulls(update: BaseModel, fields: tuple[str, ...]) -> None:

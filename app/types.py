@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 # Kosovo has no ISO 3166-1 code yet; `XK` is the user-assigned code that the EU, the IMF
 # and ISO itself use for it.
@@ -66,6 +66,13 @@ CountryCode = Annotated[
     str,
     StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
     AfterValidator(_country),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(COUNTRY_CODES),
+            "description": "ISO 3166-1 alpha-2, plus XK (Kosovo).",
+        }
+    ),
 ]
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?\Z")

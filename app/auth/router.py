@@ -1,4 +1,5 @@
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
@@ -9,7 +10,6 @@ from app.auth.models import Scope
 from app.db import DbSession
 from app.http import StrictJsonRoute, json_response, problems
 from app.schemas import InputModel
-from app.types import TinyText
 
 router = APIRouter(
     prefix="/keys",
@@ -20,8 +20,10 @@ router = APIRouter(
 
 
 class KeyCreate(InputModel):
-    name: TinyText = Field(
-        examples=["editor-anna"], description="Unique; shown in the audit trail."
+    name: str = Field(
+        examples=["editor-anna"],
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="Unique; letters, digits, `.`, `_` and `-`. Shown in the audit trail.",
     )
     scope: Scope = Field(examples=["write"])
 
@@ -64,7 +66,7 @@ async def create_key(request: Request, db: DbSession, body: KeyCreate) -> Respon
     only. Needs `admin`."""
     key, token = await service.create_key(db, name=body.name, scope=body.scope)
     content: dict[str, Any] = service.key_json(key) | {"token": token}
-    location = f"{request.url.path.rstrip('/')}/{key.name}"
+    location = f"{request.url.path.rstrip('/')}/{quote(key.name)}"
     return json_response(content, status_code=201, headers={"Location": location})
 
 

@@ -1,7 +1,9 @@
+from typing import Annotated
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from app.councils.models import CouncilKind, CouncilStatus
-from app.schemas import InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel
 from app.sources.schemas import SourceRead
 from app.types import (
     Acronym,
@@ -63,17 +65,17 @@ class CouncilCreate(InputModel):
 
 
 class CouncilUpdate(InputModel):
-    slug: Slug | None = None
+    slug: Annotated[Slug | None, NOT_NULL] = None
     acronym: Acronym | None = None
-    name: Name | None = None
-    names: Labels | None = None
-    kind: CouncilKind | None = None
-    member_countries: CountryList | None = None
+    name: Annotated[Name | None, NOT_NULL] = None
+    names: Annotated[Labels | None, NOT_NULL] = None
+    kind: Annotated[CouncilKind | None, NOT_NULL] = None
+    member_countries: Annotated[CountryList | None, NOT_NULL] = None
     established_on: PartialDate | None = None
     founding_context: LongText | None = None
     description: LongText | None = None
-    status: CouncilStatus | None = None
-    source_ids: IdList | None = None
+    status: Annotated[CouncilStatus | None, NOT_NULL] = None
+    source_ids: Annotated[IdList | None, NOT_NULL] = None
 
 
 class CouncilRead(ReadModel):

@@ -149,7 +149,7 @@ class DatasetEnvelope(InputModel):
     format: Literal["entente-dataset"]
     version: Literal[1]
     sources: Records = Field(default_factory=list)
-    countries: list[dict[str, Any]] | None = None
+    countries: list[dict[str, str]] | None = None
     topics: Records = Field(default_factory=list)
     persons: Records = Field(default_factory=list)
     councils: Records = Field(default_factory=list)

@@ -9,9 +9,8 @@ index (PostgreSQL) or the write lock (SQLite) until the first commits, then repl
 import hashlib
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import Header, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -29,17 +28,20 @@ class Replay(AppError):
 
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__("replay")
-        self.record = record
+        # Copied now: the request's transaction (and the record with it) ends before the
+        # answer is written.
+        self.status_code, self.body, self.location = (
+            record.status_code,
+            record.body,
+            record.location,
+        )
 
     def response(self) -> Response:
         headers = {"Idempotent-Replayed": "true"}
-        if self.record.location:
-            headers["Location"] = self.record.location
+        if self.location:
+            headers["Location"] = self.location
         return Response(
-            self.record.body,
-            status_code=self.record.status_code,
-            media_type="application/json",
-            headers=headers,
+            self.body, status_code=self.status_code, media_type="application/json", headers=headers
         )
 
 
@@ -54,18 +56,10 @@ def remember(request: Request, response: Response) -> Response:
     return response
 
 
-async def idempotency(
-    request: Request,
-    db: DbSession,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="Any unique string (a UUID). A retry with the same key and body "
-            "gets the first answer and creates nothing.",
-        ),
-    ] = None,
-) -> AsyncIterator[None]:
+async def idempotency(request: Request, db: DbSession) -> AsyncIterator[None]:
+    # Read from the headers rather than declared, so that only POST operations show it in
+    # the OpenAPI document (app/openapi.py adds it there).
+    idempotency_key = request.headers.get("idempotency-key")
     if request.method != "POST" or idempotency_key is None:
         yield
         return

@@ -3,7 +3,7 @@ from typing import Annotated
 from pydantic import Field, ValidationInfo, field_validator
 
 from app.people.models import OfficeRole, ParticipationRole
-from app.schemas import InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel
 from app.sources.schemas import SourceRead
 from app.types import (
     CountryCode,
@@ -52,14 +52,14 @@ class PersonCreate(InputModel):
 
 class PersonUpdate(InputModel):
     key: Slug | None = None
-    name: Name | None = None
+    name: Annotated[Name | None, NOT_NULL] = None
     honorific_prefix: TinyText | None = None
     given_name: ShortText | None = None
     family_name: ShortText | None = None
     nationality: CountryCode | None = None
-    other_names: OtherNames | None = None
-    identifiers: Identifiers | None = None
-    source_ids: IdList | None = None
+    other_names: Annotated[OtherNames | None, NOT_NULL] = None
+    identifiers: Annotated[Identifiers | None, NOT_NULL] = None
+    source_ids: Annotated[IdList | None, NOT_NULL] = None
 
 
 class OtherNameRead(ReadModel):
@@ -99,14 +99,14 @@ class OfficeCreate(InputModel):
 
 
 class OfficeUpdate(InputModel):
-    title: Name | None = None
-    names: Labels | None = None
-    role: OfficeRole | None = None
-    country: CountryCode | None = None
+    title: Annotated[Name | None, NOT_NULL] = None
+    names: Annotated[Labels | None, NOT_NULL] = None
+    role: Annotated[OfficeRole | None, NOT_NULL] = None
+    country: Annotated[CountryCode | None, NOT_NULL] = None
     organization: Name | None = None
     start_date: PartialDate | None = None
     end_date: PartialDate | None = None
-    source_ids: IdList | None = None
+    source_ids: Annotated[IdList | None, NOT_NULL] = None
 
     _term = field_validator("end_date")(_check_term)
 
@@ -174,14 +174,14 @@ class ParticipationCreate(InputModel):
 
 
 class ParticipationUpdate(InputModel):
-    delegation: CountryCode | None = None
-    role: ParticipationRole | None = None
+    delegation: Annotated[CountryCode | None, NOT_NULL] = None
+    role: Annotated[ParticipationRole | None, NOT_NULL] = None
     office_id: RecordRef | None = Field(
         None, description="Set to null to derive the office from the date again."
     )
-    segment_ids: IdList | None = None
+    segment_ids: Annotated[IdList | None, NOT_NULL] = None
     note: LongText | None = None
-    source_ids: IdList | None = None
+    source_ids: Annotated[IdList | None, NOT_NULL] = None
 
 
 class ParticipationRead(ReadModel):

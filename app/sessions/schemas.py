@@ -6,7 +6,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from app.councils.schemas import CouncilSummary
 from app.people.schemas import ParticipationRead
-from app.schemas import InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel
 from app.sessions.models import PartOfDay, SegmentKind, SessionStatus
 from app.sources.schemas import SourceRead
 from app.topics.schemas import AgendaItemRead
@@ -99,20 +99,20 @@ class SessionCreate(InputModel):
 class SessionUpdate(InputModel):
     ordinal: Ordinal | None = None
     title: Name | None = None
-    start_date: EventDate | None = None
-    end_date: EventDate | None = None
+    start_date: Annotated[EventDate | None, NOT_NULL] = None
+    end_date: Annotated[EventDate | None, NOT_NULL] = None
     timezone: Timezone | None = None
     location: Location | None = None
     host_country: CountryCode | None = None
-    guest_countries: CountryList | None = None
-    status: SessionStatus | None = None
+    guest_countries: Annotated[CountryList | None, NOT_NULL] = None
+    status: Annotated[SessionStatus | None, NOT_NULL] = None
     summary: LongText | None = None
-    segments: Segments | None = Field(
+    segments: Annotated[Segments | None, NOT_NULL] = Field(
         None,
         description="Replaces the segments: listed ones with an `id` are kept and changed, "
         "others are added, unlisted ones are deleted.",
     )
-    source_ids: IdList | None = None
+    source_ids: Annotated[IdList | None, NOT_NULL] = None
 
     _timezone = field_validator("timezone")(_check_timezone)
 

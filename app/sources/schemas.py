@@ -1,6 +1,8 @@
+from typing import Annotated
+
 from pydantic import Field
 
-from app.schemas import InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel
 from app.types import LanguageTag, LongText, Name, PartialDate, Url
 
 
@@ -15,7 +17,7 @@ class SourceCreate(InputModel):
 
 
 class SourceUpdate(InputModel):
-    url: Url | None = None
+    url: Annotated[Url | None, NOT_NULL] = None
     title: Name | None = None
     publisher: Name | None = None
     language: LanguageTag | None = None

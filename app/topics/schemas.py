@@ -1,6 +1,8 @@
+from typing import Annotated
+
 from pydantic import Field
 
-from app.schemas import InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel
 from app.types import CountryList, IdList, Labels, LongText, Name, RecordRef, Slug
 
 
@@ -16,12 +18,12 @@ class TopicCreate(InputModel):
 
 
 class TopicUpdate(InputModel):
-    slug: Slug | None = None
-    name: Name | None = None
-    names: Labels | None = None
+    slug: Annotated[Slug | None, NOT_NULL] = None
+    name: Annotated[Name | None, NOT_NULL] = None
+    names: Annotated[Labels | None, NOT_NULL] = None
     parent_id: RecordRef | None = None
     description: LongText | None = None
-    countries: CountryList | None = None
+    countries: Annotated[CountryList | None, NOT_NULL] = None
 
 
 class TopicSummary(ReadModel):
@@ -47,6 +49,9 @@ class TopicRead(ReadModel):
     updated_at: str
 
 
+Position = Annotated[int, Field(strict=True, ge=1, le=10_000)]
+
+
 class AgendaItemCreate(InputModel):
     topic_id: RecordRef = Field(description="The topic's id (or slug).")
     position: int | None = Field(
@@ -62,11 +67,11 @@ class AgendaItemCreate(InputModel):
 
 
 class AgendaItemUpdate(InputModel):
-    topic_id: RecordRef | None = None
-    position: int | None = Field(None, strict=True, ge=1, le=10_000)
+    topic_id: Annotated[RecordRef | None, NOT_NULL] = None
+    position: Annotated[Position | None, NOT_NULL] = None
     title: Name | None = None
     note: LongText | None = None
-    source_ids: IdList | None = None
+    source_ids: Annotated[IdList | None, NOT_NULL] = None
 
 
 class AgendaItemRead(ReadModel):

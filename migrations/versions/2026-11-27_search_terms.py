@@ -43,9 +43,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("segment", schema=None) as batch_op:
-        batch_op.alter_column("date", existing_type=sa.DATE(), nullable=False)
-
+    # segment.date stays nullable: making it NOT NULL again would fail on any segment
+    # without a date, and 0001's NOT NULL was the mistake this revision corrects.
     with op.batch_alter_table("council_session", schema=None) as batch_op:
         batch_op.drop_index("ix_council_session_updated_at")
 
