@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-CODE := app tests migrations
+CODE := app tests migrations bench
 
 .PHONY: install run serve test fuzz chaos lint format migrate seed clean
 
@@ -16,6 +16,13 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
+# Spectral and openapi-typescript check the OpenAPI document (tests/test_clients.py).
+NODE_TOOLS := tests/clients/node_modules/.installed
+$(NODE_TOOLS): tests/clients/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/clients --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the Spectral and openapi-typescript checks will be skipped"; fi
+
 ## run: migrate, load the CCQS seed on first start, serve on http://127.0.0.1:8000 (SQLite by default)
 run: install
 	$(BIN)/entente migrate
@@ -26,7 +33,7 @@ serve: install
 	$(BIN)/entente serve --host 127.0.0.1 --port 8000
 
 ## test: the whole suite; PostgreSQL too when ENTENTE_TEST_DATABASE_URL is set
-test: install
+test: install $(NODE_TOOLS)
 	$(BIN)/pytest
 
 ## fuzz: a long schemathesis run (all phases, thousands of cases) on SQLite, and on

@@ -1,4 +1,4 @@
-"""The `entente` command: serve, migrate, seed, import, reindex, keys."""
+"""The `entente` command: serve, migrate, seed, import, export, reindex, keys."""
 
 import argparse
 import asyncio
@@ -6,6 +6,7 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from app.auth import service as keys
 from app.auth.models import Scope
 from app.config import get_settings
 from app.councils.models import Council
+from app.dataset.exporter import export_dataset
 from app.dataset.importer import import_document
 from app.db import create_engine, create_sessionmaker, write_intent
 from app.errors import AppError
@@ -73,6 +75,15 @@ async def load_dataset(database_url: str, document: bytes, *, if_empty: bool = F
     return "Dataset imported."
 
 
+async def dump_dataset(database_url: str) -> bytes:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            return orjson.dumps(await export_dataset(db), option=orjson.OPT_INDENT_2)
+    finally:
+        await engine.dispose()
+
+
 async def manage_keys(database_url: str, args: argparse.Namespace) -> str:
     """The `keys` subcommands: create (prints the key, once), list, revoke."""
     engine = create_engine(database_url)
@@ -100,6 +111,19 @@ async def manage_keys(database_url: str, args: argparse.Namespace) -> str:
         await engine.dispose()
 
 
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.middleware.JsonLogFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="entente", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     key_actions.add_parser("list", help="list keys (never the keys themselves)")
     revoke = key_actions.add_parser("revoke", help="revoke a key")
     revoke.add_argument("name")
+    commands.add_parser("export", help="write the whole dataset to standard output")
     load = commands.add_parser("import", help="import a dataset file (an upsert)")
     load.add_argument("file", type=Path)
     args = parser.parse_args(argv)
@@ -136,6 +161,10 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port,
             workers=args.workers,
             timeout_graceful_shutdown=20,
+            # The app logs each request itself (JSON, without the query string, where a
+            # misplaced key could be); uvicorn's own lines are JSON too.
+            access_log=False,
+            log_config=LOG_CONFIG,
         )
     elif args.command == "migrate":
         migrate(settings.database_url)
@@ -146,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "seed":
         document = files("app.data").joinpath("ccqs.json").read_bytes()
         print(asyncio.run(load_dataset(settings.database_url, document, if_empty=args.if_empty)))
+    elif args.command == "export":
+        sys.stdout.buffer.write(asyncio.run(dump_dataset(settings.database_url)) + b"\n")
     elif args.command == "import":
         try:
             document = args.file.read_bytes()

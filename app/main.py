@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from app import (
     models,  # noqa: F401  (registers every table with the ORM)
@@ -23,7 +22,7 @@ from app.health import expected_revision
 from app.health import router as health_router
 from app.idempotency.dependencies import Replay, idempotency, replay_response
 from app.journal.router import router as journal_router
-from app.middleware import RequestMiddleware, configure_logging
+from app.middleware import ProblemCORSMiddleware, RequestMiddleware, configure_logging
 from app.people.router import participants_router, persons_router
 from app.search.router import router as search_router
 from app.sessions.router import router as sessions_router
@@ -103,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=[

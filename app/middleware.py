@@ -8,8 +8,12 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import problem_response
 from app.ids import new_id
 from app.journal.service import current_request_id
 
@@ -93,9 +97,11 @@ class RequestMiddleware:
                 ]
                 if authenticated:
                     extra.append((b"cache-control", b"no-store"))
+                present = {name.lower() for name, _ in message.get("headers", [])}
                 state = scope.get("state", {})
                 for name, value in state.get("rate_limit_headers", {}).items():
-                    extra.append((name.lower().encode(), value.encode()))
+                    if name.lower().encode() not in present:  # a 429 carries its own
+                        extra.append((name.lower().encode(), value.encode()))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -118,3 +124,19 @@ class RequestMiddleware:
                     }
                 },
             )
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json like every
+    other error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode() or "CORS preflight refused."
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers.pop("content-type", None)
+        return problem_response(
+            400, "cors-refused", "CORS preflight refused", detail, headers=headers
+        )

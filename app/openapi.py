@@ -77,7 +77,32 @@ def _share_country_codes(node: Any, codes: list[str]) -> Any:
     return node
 
 
+TAGS = [
+    {"name": "councils", "description": "Standing bodies that meet in numbered sessions."},
+    {"name": "sessions", "description": "Meetings of councils, with their segments."},
+    {"name": "participants", "description": "Who sat at a session, for which side."},
+    {"name": "agenda", "description": "The topics on a session's agenda, in order."},
+    {"name": "persons", "description": "People, with other names and identifiers."},
+    {"name": "offices", "description": "Posts a person held, with partial-date terms."},
+    {"name": "topics", "description": "The thesaurus of agenda topics (a tree)."},
+    {"name": "sources", "description": "Documents records were taken from."},
+    {"name": "countries", "description": "ISO 3166-1 reference data (plus XK)."},
+    {"name": "search", "description": "Everything, ranked, in one list."},
+    {"name": "datasets", "description": "Whole-dataset import and export."},
+    {"name": "changes", "description": "The change feed, for services that sync."},
+    {"name": "audit", "description": "Who changed what (admin), and records' histories."},
+    {"name": "keys", "description": "API keys (admin)."},
+    {"name": "operations", "description": "Probes and metrics for operators."},
+]
+
+
 def customize(schema: dict[str, Any], *, public_read: bool) -> dict[str, Any]:
+    schema["tags"] = TAGS
+    schema["servers"] = [{"url": "/", "description": "This server"}]
+    schema["info"]["contact"] = {"name": "The Entente maintainers"}
+    # FastAPI's validation error models: every 422 here is a Problem instead.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
     codes = sorted(COUNTRY_CODES)
     schema = _share_country_codes(schema, codes)
     schema["components"]["schemas"]["CountryCode"] = {

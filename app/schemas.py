@@ -1,7 +1,7 @@
 """Base classes of request and response bodies, and the pieces that several resources share."""
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,12 @@ class InputModel(BaseModel):
 class ReadModel(BaseModel):
     """A response body. Used to document the API and to check responses in tests; hot reads
     build the JSON directly from SQL rows."""
+
+
+# How times and dates look on the wire, documented with their formats so that generated
+# clients parse them (the read models keep them as the strings the API sends).
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+DateText = Annotated[str, Field(json_schema_extra={"format": "date"})]
 
 
 def _omit_null(schema: dict[str, Any]) -> None:

@@ -123,8 +123,23 @@ _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})\Z"
 )
 Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
-PartialDate = Annotated[str, BeforeValidator(_partial_date)]
-EventDate = Annotated[date, BeforeValidator(_event_date)]
+PartialDate = Annotated[
+    str,
+    BeforeValidator(_partial_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
+            "maxLength": 10,
+            "description": "A partial date: YYYY, YYYY-MM or YYYY-MM-DD.",
+        }
+    ),
+]
+EventDate = Annotated[
+    date,
+    BeforeValidator(_event_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+]
 
 Labels = Annotated[
     dict[LanguageTag, Name],

@@ -20,6 +20,7 @@ from app.auth.models import Scope
 from app.auth.service import create_key
 from app.cli import alembic_config
 from app.config import Settings
+from app.db import write_intent
 from app.main import create_app
 from app.models import Base
 
@@ -100,9 +101,14 @@ async def _read_and_check(response: httpx.Response) -> None:
 
 
 async def make_key(app: FastAPI, name: str, scope: Scope) -> str:
-    """A new API key's token, made as `entente keys create` makes it."""
-    async with app.state.sessionmaker() as db, db.begin():
-        _, token = await create_key(db, name=name, scope=scope)
+    """A new API key's token, made as `entente keys create` makes it (a writer: on SQLite
+    it takes the write lock at BEGIN, as the CLI does)."""
+    intent = write_intent.set(True)
+    try:
+        async with app.state.sessionmaker() as db, db.begin():
+            _, token = await create_key(db, name=name, scope=scope)
+    finally:
+        write_intent.reset(intent)
     return token
 
 

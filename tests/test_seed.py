@@ -288,3 +288,20 @@ async def test_importer_lists_every_error_of_one_record(
         "/sessions/1/agenda/3/topic",
     }
     assert differences(before, await everything(client)) == []
+
+
+async def test_export_is_a_logical_backup_that_restores(database_file: str, tmp_path: Path) -> None:
+    """`entente export > FILE` from a seeded database, `entente import FILE` into a new
+    one: exporting the new one gives the same document (the README's backup recipe)."""
+    assert (await entente(database_file, "migrate")).returncode == 0
+    assert (await entente(database_file, "seed")).returncode == 0
+    backup = await entente(database_file, "export")
+    assert backup.returncode == 0
+    dump = tmp_path / "backup.json"
+    dump.write_text(backup.stdout)
+    restored = f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}"
+    assert (await entente(restored, "migrate")).returncode == 0
+    assert (await entente(restored, "import", str(dump))).returncode == 0
+    again = await entente(restored, "export")
+    assert json.loads(again.stdout) == json.loads(backup.stdout)
+    assert json.loads(backup.stdout)["councils"][0]["slug"] == "ccqs"

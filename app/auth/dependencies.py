@@ -35,6 +35,10 @@ async def current_key(
         raise Unauthorized("Use `Authorization: Bearer <api key>`.", headers=CHALLENGE)
     key = await key_for_token(db, credentials.credentials)
     if key is None:
+        # Wrong keys count against the client's address, so that guessing is throttled.
+        await _limit(
+            request, f"ip:{_address(request)}", request.app.state.settings.anonymous_rate_limit
+        )
         raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
     return key
 
@@ -49,8 +53,18 @@ async def _check(request: Request, key: ApiKey | None, needed: Scope) -> None:
     if key is not None and SCOPE_RANK[key.scope] < SCOPE_RANK[needed]:
         raise Forbidden(f"The key '{key.name}' lacks the '{needed}' scope.")
     current_actor.set(key.name if key else None)
-    identity = f"key:{key.id}" if key else f"ip:{request.client.host if request.client else '-'}"
-    limit = settings.rate_limit if key else settings.anonymous_rate_limit
+    if key is not None:
+        await _limit(request, f"key:{key.id}", settings.rate_limit)
+    else:
+        await _limit(request, f"ip:{_address(request)}", settings.anonymous_rate_limit)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+async def _limit(request: Request, identity: str, limit: int) -> None:
+    """Count the request against `identity`; 429 past the limit."""
     verdict = await request.app.state.rate_limiter.hit(identity, limit)
     request.state.rate_limit_headers = verdict.headers()
     if not verdict.allowed:

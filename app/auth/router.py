@@ -9,7 +9,7 @@ from app.auth.dependencies import admin_access
 from app.auth.models import Scope
 from app.db import DbSession
 from app.http import StrictJsonRoute, json_response, problems
-from app.schemas import InputModel
+from app.schemas import InputModel, Timestamp
 
 router = APIRouter(
     prefix="/keys",
@@ -32,7 +32,7 @@ class KeyRead(BaseModel):
     id: str
     name: str
     scope: Scope
-    created_at: str
+    created_at: Timestamp
     revoked_at: str | None
 
 

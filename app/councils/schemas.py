@@ -3,7 +3,7 @@ from typing import Annotated
 from pydantic import Field, ValidationInfo, field_validator
 
 from app.councils.models import CouncilKind, CouncilStatus
-from app.schemas import NOT_NULL, InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
 from app.sources.schemas import SourceRead
 from app.types import (
     Acronym,
@@ -92,7 +92,7 @@ class CouncilRead(ReadModel):
     status: CouncilStatus
     source_ids: list[str]
     sources: list[SourceRead]
-    created_at: str
+    created_at: Timestamp
     updated_at: str
 
 

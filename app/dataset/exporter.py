@@ -23,6 +23,26 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", anyascii(text).lower()).strip("-") or "x"
 
 
+def person_key(person_id: str, name: str, key: str | None) -> str:
+    """A person's key in datasets: the stored one, else one made from the name and id,
+    which stays the same across exports and which the importer recognizes."""
+    return key or f"{_slug(name)[:80]}-{person_id[-12:]}"
+
+
+def segment_keys(segments: list[dict[str, Any]]) -> dict[str, str]:
+    """Each segment's key in datasets, by id: the stored one, else one from its place."""
+    taken = {s["key"] for s in segments if s["key"]}
+    keys: dict[str, str] = {}
+    for number, segment in enumerate(segments, start=1):
+        key = segment["key"]
+        if key is None:
+            key = f"segment-{number}"
+            if key in taken:
+                key = f"{key}-{segment['id'][-12:]}"
+        keys[segment["id"]] = key
+    return keys
+
+
 async def export_dataset(db: AsyncSession) -> dict[str, Any]:
     source_urls = dict((await db.execute(select(Source.id, Source.url))).all())
     topic_slugs = dict((await db.execute(select(Topic.id, Topic.slug))).all())
@@ -62,9 +82,7 @@ async def export_dataset(db: AsyncSession) -> dict[str, Any]:
     ]
 
     # Persons without a dataset key get one, from their name and id, stable across exports.
-    person_keys = {
-        p.id: p.key or f"{_slug(p.name)}-{p.id[-12:]}" for p in await db.scalars(select(Person))
-    }
+    person_keys = {p.id: person_key(p.id, p.name, p.key) for p in await db.scalars(select(Person))}
     persons = []
     for person_id in sorted(person_keys, key=lambda i: person_keys[i]):
         person = await get_person(db, person_id)
@@ -165,15 +183,7 @@ async def _session(
     urls: Any,
 ) -> dict[str, Any]:
     session = await get_session_detail(db, session_id)
-    # Segments without a key get one from their place, unique within the session.
-    taken = {s["key"] for s in session["segments"] if s["key"]}
-    segment_keys: dict[str, str] = {}
-    for number, segment in enumerate(session["segments"], start=1):
-        key = segment["key"]
-        while key is None or (key in segment_keys.values()):
-            candidate = f"segment-{number}"
-            key = candidate if candidate not in taken else f"{candidate}-{segment['id'][-12:]}"
-        segment_keys[segment["id"]] = key
+    segment_key = segment_keys(session["segments"])
     given_offices = dict(
         (
             await db.execute(
@@ -202,7 +212,7 @@ async def _session(
         "title": stored_title,
         "segments": [
             {
-                "key": segment_keys[s["id"]],
+                "key": segment_key[s["id"]],
                 **{
                     k: s[k]
                     for k in ("kind", "format", "title", "date", "part_of_day", "description")
@@ -216,7 +226,7 @@ async def _session(
                 "delegation": p["delegation"],
                 "role": p["role"],
                 "office_title": p["title_at_time"] if given_offices.get(p["id"]) else None,
-                "segments": [segment_keys[s] for s in p["segment_ids"]],
+                "segments": [segment_key[s] for s in p["segment_ids"]],
                 "note": p["note"],
                 "sources": urls(p["source_ids"]),
             }

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.councils import service as councils
 from app.councils.models import Council
 from app.councils.schemas import CouncilCreate, CouncilUpdate
+from app.dataset.exporter import person_key, segment_keys
 from app.dataset.schemas import (
     DatasetCouncil,
     DatasetEnvelope,
@@ -164,7 +165,12 @@ class Importer:
     async def person(self, item: DatasetPerson) -> None:
         desired = jsonable(item, exclude={"offices", "sources"})
         desired["source_ids"] = self.cited(item.sources, "/sources")
-        person_id = await self.db.scalar(select(Person.id).where(Person.key == item.key))
+        person_id = await self.find_person(item.key)
+        if (
+            person_id is not None
+            and await self.db.scalar(select(Person.key).where(Person.id == person_id)) is None
+        ):
+            desired.pop("key")  # keyless, found by the key its export made up: keep it so
         if person_id is None:
             person = await people.create_person(self.db, data=PersonCreate(**desired))
             person_id, stored_offices = person["id"], []
@@ -193,6 +199,19 @@ class Importer:
                 )
         for stale in {o["id"] for o in stored_offices} - kept:
             await people.delete_office(self.db, person_id=person_id, office_id=stale)
+
+    async def find_person(self, key: str) -> str | None:
+        """The person a dataset key names: by stored key, else (for one exported without a
+        key) by the key made from their name and id."""
+        person_id = await self.db.scalar(select(Person.id).where(Person.key == key))
+        if person_id is not None:
+            return person_id
+        for keyless in await self.db.scalars(
+            select(Person).where(Person.key.is_(None), Person.id.endswith(key[-12:]))
+        ):
+            if person_key(keyless.id, keyless.name, None) == key:
+                return keyless.id
+        return None
 
     async def council(self, item: DatasetCouncil) -> None:
         desired = jsonable(item, exclude={"sources"})
@@ -227,8 +246,9 @@ class Importer:
         if desired["status"] is None:
             desired["status"] = sessions.default_status(item.end_date or item.start_date).value
         if session_id is None:
+            segments = [jsonable(s, exclude={"id"}) for s in item.segments]
             current = await sessions.create_session(
-                self.db, data=SessionCreate(council_id=council_id, **desired)
+                self.db, data=SessionCreate(council_id=council_id, segments=segments, **desired)
             )
         else:
             current = await sessions.get_session_detail(self.db, session_id)
@@ -240,13 +260,15 @@ class Importer:
                 current = await sessions.update_session(
                     self.db, session_id=session_id, data=SessionUpdate(**diff)
                 )
-        # Segments are matched by key, so that they keep their ids and participants.
-        segment_ids = {s["key"]: s["id"] for s in current["segments"] if s["key"]}
+        # Segments are matched by key (as exported), so they keep their ids and participants.
+        keys = segment_keys(current["segments"])
+        segment_ids = {key: segment_id for segment_id, key in keys.items()}
         wanted = [
             {**jsonable(s, exclude={"id"}), "id": segment_ids.get(s.key)} for s in item.segments
         ]
         stored = [
-            {k: v for k, v in s.items() if k != "participant_ids"} for s in current["segments"]
+            {k: v for k, v in s.items() if k != "participant_ids"} | {"key": keys[s["id"]]}
+            for s in current["segments"]
         ]
         if [s | {"id": None} for s in stored] != [s | {"id": None} for s in wanted]:
             current = await sessions.update_session(
@@ -260,7 +282,7 @@ class Importer:
     ) -> None:
         """Participants are matched by person; those the dataset no longer lists go."""
         session = await sessions.require_session(self.db, current["id"])
-        segment_ids = {s["key"]: s["id"] for s in current["segments"] if s["key"]}
+        segment_ids = {key: id_ for id_, key in segment_keys(current["segments"]).items()}
         stored = {p["person_id"]: p for p in current["participants"]}
         listed: set[str] = set()
         for i, participant in enumerate(item.participants):
@@ -280,7 +302,7 @@ class Importer:
         segment_ids: dict[str, str],
         listed: set[str],
     ) -> None:
-        person_id = await self.db.scalar(select(Person.id).where(Person.key == item.person))
+        person_id = await self.find_person(item.person)
         if person_id is None:
             raise ValidationFailed(
                 "Unknown person.", errors=[("/person", f"No person has the key '{item.person}'.")]

@@ -37,7 +37,9 @@ class Replay(AppError):
         )
 
     def response(self) -> Response:
-        headers = {"Idempotent-Replayed": "true"}
+        # The stored body is the JSON whose hash the first answer's ETag was.
+        etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+        headers = {"Idempotent-Replayed": "true", "ETag": etag}
         if self.location:
             headers["Location"] = self.location
         return Response(
@@ -71,7 +73,14 @@ async def idempotency(request: Request, db: DbSession) -> AsyncIterator[None]:
     owner = current_actor.get() or "-"
     body = await request.body()
     fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + str(request.url).encode() + b"\n" + body
+        # The path and query, not the host: a retry may come through another address.
+        request.method.encode()
+        + b" "
+        + request.url.path.encode()
+        + b"?"
+        + request.url.query.encode()
+        + b"\n"
+        + body
     ).hexdigest()
     stored = select(IdempotencyRecord).where(
         IdempotencyRecord.owner == owner, IdempotencyRecord.key == idempotency_key

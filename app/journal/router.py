@@ -19,7 +19,7 @@ from app.pagination import (
     SortKey,
     datetime_key,
 )
-from app.schemas import rfc3339
+from app.schemas import Timestamp, rfc3339
 from app.types import Rfc3339
 
 router = APIRouter(route_class=StrictJsonRoute)
@@ -36,7 +36,7 @@ class ChangeRead(BaseModel):
     entity: Literal["council", "session", "person", "topic", "source"]
     id: str
     action: Literal["created", "updated", "deleted"]
-    at: str
+    at: Timestamp
 
 
 class ChangePage(BaseModel):
@@ -46,7 +46,7 @@ class ChangePage(BaseModel):
 
 class AuditRead(BaseModel):
     id: str
-    at: str
+    at: Timestamp
     actor: str | None
     request_id: str | None
     action: Literal["create", "update", "delete"]

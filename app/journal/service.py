@@ -54,10 +54,11 @@ def etag_of(content: Any) -> str:
 
 
 def check_if_match(current: dict[str, Any], if_match: str | None) -> None:
-    """412 unless `If-Match` names the current representation (or is absent, or `*`)."""
+    """412 unless `If-Match` names the current representation (or is absent, or `*`).
+    The comparison is strong, as RFC 9110 has it for If-Match: a weak tag never matches."""
     if if_match is None or if_match.strip() == "*":
         return
-    wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    wanted = {tag.strip() for tag in if_match.split(",")}
     if etag_of(current) not in wanted:
         raise PreconditionFailed(
             "The record changed since that ETag was issued; fetch it again and retry."
@@ -128,6 +129,8 @@ def _feed_entries(notes: list[Note]) -> list[tuple[str, str, str]]:
 
 @event.listens_for(Session, "before_commit")
 def _write_journal(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the real commit comes later
+        return
     notes: list[Note] = session.info.pop("journal", [])
     if not notes:
         return

@@ -116,6 +116,7 @@ async def create_person(request: Request, db: DbSession, body: PersonCreate) -> 
     responses=READ_PROBLEMS,
 )
 async def get_person(request: Request, db: DbSession, person_id: PersonId) -> Response:
+    """One person with other names, identifiers, offices (each with its term) and sources."""
     return resource_response(request, await service.get_person(db, person_id))
 
 
@@ -256,6 +257,7 @@ async def create_office(
 async def get_office(
     request: Request, db: DbSession, person_id: PersonId, office_id: OfficeId
 ) -> Response:
+    """One office of the person: title, role, country and term (partial dates)."""
     return resource_response(request, await service.get_office(db, person_id, office_id))
 
 
@@ -275,6 +277,7 @@ async def update_office(
     body: OfficeUpdate,
     if_match: IfMatch = None,
 ) -> Response:
+    """Change the fields given. Participations whose office was derived are derived again."""
     return resource_response(
         request,
         await service.update_office(
@@ -297,6 +300,7 @@ async def delete_office(
     office_id: OfficeId,
     if_match: IfMatch = None,
 ) -> Response:
+    """Delete the office; participations that were derived from it are derived again."""
     await service.delete_office(db, person_id=person_id, office_id=office_id, if_match=if_match)
     return Response(status_code=204)
 
@@ -345,6 +349,7 @@ async def create_participant(
 async def get_participant(
     request: Request, db: DbSession, session: SessionDep, participation_id: ParticipationId
 ) -> Response:
+    """One participant of the session, with the title held that day."""
     return resource_response(
         request, await service.get_participation(db, session.id, participation_id)
     )
@@ -387,6 +392,7 @@ async def delete_participant(
     participation_id: ParticipationId,
     if_match: IfMatch = None,
 ) -> Response:
+    """Remove the person from the session (and from its segments)."""
     await service.delete_participation(
         db, session_id=session.id, participation_id=participation_id, if_match=if_match
     )

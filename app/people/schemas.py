@@ -3,7 +3,7 @@ from typing import Annotated
 from pydantic import Field, ValidationInfo, field_validator
 
 from app.people.models import OfficeRole, ParticipationRole
-from app.schemas import NOT_NULL, InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
 from app.sources.schemas import SourceRead
 from app.types import (
     CountryCode,
@@ -122,7 +122,7 @@ class OfficeRead(ReadModel):
     start_date: str | None
     end_date: str | None
     source_ids: list[str]
-    created_at: str
+    created_at: Timestamp
     updated_at: str
 
 
@@ -139,7 +139,7 @@ class PersonRead(ReadModel):
     offices: list[OfficeRead]
     source_ids: list[str]
     sources: list[SourceRead]
-    created_at: str
+    created_at: Timestamp
     updated_at: str
 
 
@@ -196,5 +196,5 @@ class ParticipationRead(ReadModel):
     segment_ids: list[str]
     note: str | None
     source_ids: list[str]
-    created_at: str
+    created_at: Timestamp
     updated_at: str

@@ -146,6 +146,31 @@ async def sessions_response(
 ) -> Response:
     """A list of sessions as a JSON page, a calendar or a spreadsheet."""
     chosen = chosen_format(request, format)
+    response = await _sessions_in_format(
+        request,
+        db,
+        page=page,
+        sort=sort,
+        wanted=wanted,
+        chosen=chosen,
+        name=name,
+        person_id=person_id,
+    )
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+async def _sessions_in_format(
+    request: Request,
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    sort: str,
+    wanted: service.SessionFilter,
+    chosen: str,
+    name: str,
+    person_id: str | None,
+) -> Response:
     if chosen == "json":
         if person_id is not None:
             items, next_cursor = await service.person_sessions(
@@ -274,8 +299,10 @@ async def get_session(
         response = resource_response(request, formats.linked_data(session, base_url=base_url))
         response.media_type = "application/ld+json"
         response.headers["content-type"] = "application/ld+json"
-        return response
-    return resource_response(request, session)
+    else:
+        response = resource_response(request, session)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 @router.patch(

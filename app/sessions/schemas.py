@@ -6,7 +6,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from app.councils.schemas import CouncilSummary
 from app.people.schemas import ParticipationRead
-from app.schemas import NOT_NULL, InputModel, ReadModel
+from app.schemas import NOT_NULL, DateText, InputModel, ReadModel, Timestamp
 from app.sessions.models import PartOfDay, SegmentKind, SessionStatus
 from app.sources.schemas import SourceRead
 from app.topics.schemas import AgendaItemRead
@@ -129,7 +129,7 @@ class SegmentRead(ReadModel):
     kind: SegmentKind
     format: str | None
     title: str | None
-    date: str | None
+    date: DateText | None
     part_of_day: PartOfDay | None
     description: str | None
     participant_ids: list[str]
@@ -143,8 +143,8 @@ class SessionSummary(ReadModel):
     council: CouncilSummary
     ordinal: int | None
     title: str
-    start_date: str
-    end_date: str
+    start_date: DateText
+    end_date: DateText
     timezone: str | None
     location: LocationRead
     host_country: str | None
@@ -152,7 +152,7 @@ class SessionSummary(ReadModel):
     status: SessionStatus
     summary: str | None
     source_ids: list[str]
-    created_at: str
+    created_at: Timestamp
     updated_at: str
 
 
@@ -183,8 +183,8 @@ class PersonSession(SessionSummary):
 class TimelineEntry(ReadModel):
     session_id: str
     ordinal: int | None
-    start_date: str
-    end_date: str
+    start_date: DateText
+    end_date: DateText
     host_country: str | None
     location: LocationRead
     days_since_previous: int | None = Field(

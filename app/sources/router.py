@@ -56,6 +56,7 @@ async def create_source(request: Request, db: DbSession, body: SourceCreate) -> 
     responses=READ_PROBLEMS,
 )
 async def get_source(request: Request, db: DbSession, source_id: str) -> Response:
+    """One source: the URL, publisher, language and dates of a document."""
     return resource_response(request, await service.get_source(db, source_id))
 
 

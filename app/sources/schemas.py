@@ -2,7 +2,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.schemas import NOT_NULL, InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
 from app.types import LanguageTag, LongText, Name, PartialDate, Url
 
 
@@ -35,5 +35,5 @@ class SourceRead(ReadModel):
     published_on: str | None
     online_on: str | None
     note: str | None
-    created_at: str
+    created_at: Timestamp
     updated_at: str

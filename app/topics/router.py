@@ -210,6 +210,7 @@ async def create_agenda_item(
 async def get_agenda_item(
     request: Request, db: DbSession, session: SessionDep, item_id: ItemId
 ) -> Response:
+    """One item of the session's agenda, with its topic."""
     return resource_response(request, await service.get_agenda_item(db, session.id, item_id))
 
 

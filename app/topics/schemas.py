@@ -2,7 +2,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.schemas import NOT_NULL, InputModel, ReadModel
+from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
 from app.types import CountryList, IdList, Labels, LongText, Name, RecordRef, Slug
 
 
@@ -45,7 +45,7 @@ class TopicRead(ReadModel):
     path: list[TopicSummary] = Field(
         description="From the root down to this topic itself: its place in the thesaurus."
     )
-    created_at: str
+    created_at: Timestamp
     updated_at: str
 
 
@@ -83,5 +83,5 @@ class AgendaItemRead(ReadModel):
     title: str | None
     note: str | None
     source_ids: list[str]
-    created_at: str
+    created_at: Timestamp
     updated_at: str

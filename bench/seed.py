@@ -1,0 +1,506 @@
+"""A deterministic generator of realistic data, loaded in bulk through the project's own
+schema (not the API), for benchmarks.
+
+    ENTENTE_DATABASE_URL=... python -m bench.seed --councils 1000 --sessions 100000 --persons 10000
+
+The database must be migrated and is expected to be empty. Every run with the same
+arguments writes the same records (ids included). PostgreSQL is loaded with COPY.
+"""
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from anyascii import anyascii
+from sqlalchemy import Table, insert
+
+from app import models
+from app.config import get_settings
+from app.db import create_engine
+from app.search.normalize import search_words
+from app.sessions.schemas import ordinal_title
+
+GIVEN = [
+    "Anna",
+    "Pierre",
+    "Marie",
+    "Jean",
+    "Elena",
+    "Hans",
+    "Sofia",
+    "Luis",
+    "Amina",
+    "Kenji",
+    "Olga",
+    "Marco",
+    "Chloé",
+    "Ingrid",
+    "Tomás",
+    "Zeynep",
+    "Ahmed",
+    "Li",
+    "Priya",
+    "Jonas",
+]
+FAMILY = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Schmidt",
+    "Rossi",
+    "García",
+    "Novak",
+    "Kowalski",
+    "Johansson",
+    "Silva",
+    "Yilmaz",
+    "Nakamura",
+    "Haddad",
+    "Okafor",
+    "Andersen",
+    "Moreau",
+]
+RUSSIAN = [
+    "Сергей Иванов",
+    "Анна Смирнова",
+    "Дмитрий Кузнецов",
+    "Ольга Попова",
+    "Михаил Соколов",
+    "Елена Лебедева",
+    "Алексей Козлов",
+    "Наталья Новикова",
+    "Игорь Морозов",
+    "Татьяна Петрова",
+    "Владимир Волков",
+    "Мария Соловьёва",
+]
+SUBJECTS = [
+    "security",
+    "energy",
+    "trade",
+    "climate",
+    "migration",
+    "health",
+    "cyber",
+    "arms",
+    "water",
+    "space",
+    "maritime",
+    "finance",
+    "culture",
+    "education",
+    "transport",
+]
+SUBJECTS_FR = {
+    "security": "sécurité",
+    "energy": "énergie",
+    "trade": "commerce",
+    "climate": "climat",
+    "migration": "migrations",
+    "health": "santé",
+    "cyber": "cyber",
+    "arms": "armements",
+    "water": "eau",
+    "space": "espace",
+    "maritime": "maritime",
+    "finance": "finances",
+    "culture": "culture",
+    "education": "éducation",
+    "transport": "transports",
+}
+COUNTRIES = [
+    "FR",
+    "RU",
+    "DE",
+    "GB",
+    "US",
+    "IT",
+    "ES",
+    "PL",
+    "NL",
+    "BE",
+    "SE",
+    "NO",
+    "FI",
+    "DK",
+    "JP",
+    "CN",
+    "IN",
+    "BR",
+    "CA",
+    "TR",
+    "UA",
+    "KZ",
+    "EG",
+    "ZA",
+    "MX",
+    "AU",
+]
+SEGMENT_KINDS = ["restricted", "plenary", "audience"]
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+class Ids:
+    """UUIDv7-shaped ids from a seeded generator: the same on every run, time-ordered."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng, self.ms = rng, int(EPOCH.timestamp() * 1000)
+
+    def __call__(self) -> str:
+        self.ms += 1
+        value = (self.ms << 80) | (0x7 << 76) | (self.rng.getrandbits(12) << 64)
+        value |= (0b10 << 62) | self.rng.getrandbits(62)
+        return str(uuid.UUID(int=value))
+
+
+# Titles and topic names recur thousands of times: reduce each text once.
+cached_words = lru_cache(maxsize=None)(search_words)
+
+
+def terms(
+    entity: str, record_id: str, texts: Iterable[tuple[str | None, int]]
+) -> list[dict[str, Any]]:
+    weights: dict[str, int] = {}
+    for text, weight in texts:
+        for word in cached_words(text or ""):
+            weights[word[:100]] = max(weight, weights.get(word[:100], 0))
+    return [
+        {"entity": entity, "record_id": record_id, "term": t, "weight": w}
+        for t, w in weights.items()
+    ]
+
+
+def generate(
+    councils: int, sessions: int, persons: int, seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    new_id = Ids(rng)
+    now = EPOCH
+    rows: dict[str, list[dict[str, Any]]] = {
+        name: []
+        for name in (
+            "topic",
+            "council",
+            "council_member",
+            "person",
+            "person_other_name",
+            "office",
+            "council_session",
+            "segment",
+            "participation",
+            "segment_participant",
+            "agenda_item",
+            "search_term",
+            "change",
+        )
+    }
+    stamp = {"created_at": now, "updated_at": now}
+
+    topics = []
+    for r in range(25):
+        subject = SUBJECTS[r % len(SUBJECTS)]
+        root = {
+            "id": new_id(),
+            "slug": f"{subject}-{r}",
+            "name": f"{subject.title()} {r}",
+            "names": {"en": f"{subject.title()} {r}", "fr": f"{SUBJECTS_FR[subject].title()} {r}"},
+            "parent_id": None,
+            "description": None,
+            "countries": [],
+            **stamp,
+        }
+        topics.append(root)
+        for c in range(19):
+            topics.append(
+                {
+                    "id": new_id(),
+                    "slug": f"{subject}-{r}-{c}",
+                    "name": f"{subject.title()} {r}.{c}",
+                    "names": {
+                        "en": f"{subject.title()} {r}.{c}",
+                        "fr": f"{SUBJECTS_FR[subject].title()} {r}.{c}",
+                    },
+                    "parent_id": root["id"],
+                    "description": None,
+                    "countries": [],
+                    **stamp,
+                }
+            )
+    rows["topic"] = topics
+    for t in topics:
+        rows["search_term"] += terms(
+            "topic", t["id"], [(t["name"], 1), *((n, 1) for n in t["names"].values())]
+        )
+
+    people = []
+    for p in range(persons):
+        person_id = new_id()
+        if p % 3 == 0:
+            native = RUSSIAN[p % len(RUSSIAN)]
+            latin = anyascii(native)
+            name, others = f"{latin} {p}", [(f"{native} {p}", "ru"), (f"{latin} {p}", "en")]
+        else:
+            name = f"{rng.choice(GIVEN)} {rng.choice(FAMILY)} {p}"
+            others = [(anyascii(name), "en")]
+        nationality = rng.choice(COUNTRIES)
+        people.append(
+            {
+                "id": person_id,
+                "key": None,
+                "name": name,
+                "honorific_prefix": None,
+                "given_name": None,
+                "family_name": None,
+                "nationality": nationality,
+                **stamp,
+            }
+        )
+        for position, (other, lang) in enumerate(others):
+            rows["person_other_name"].append(
+                {
+                    "person_id": person_id,
+                    "position": position,
+                    "name": other,
+                    "lang": lang,
+                    "note": None,
+                }
+            )
+        office_id = new_id()
+        rows["office"].append(
+            {
+                "id": office_id,
+                "person_id": person_id,
+                "title": "Minister",
+                "names": {},
+                "role": "minister",
+                "country": nationality,
+                "organization": None,
+                "start_date": None,
+                "end_date": None,
+                **stamp,
+            }
+        )
+        people[-1]["office_id"] = office_id
+        rows["search_term"] += terms("person", person_id, [(name, 1), *((o, 1) for o, _ in others)])
+    rows["person"] = [{k: v for k, v in p.items() if k != "office_id"} for p in people]
+
+    council_list = []
+    for c in range(councils):
+        bilateral = c % 3 != 0
+        members = rng.sample(COUNTRIES, 2 if bilateral else rng.randint(3, 6))
+        council = {
+            "id": new_id(),
+            "slug": f"council-{c:04d}",
+            "acronym": f"C{c:04d}",
+            "name": f"Council {c} on {rng.choice(SUBJECTS)}",
+            "names": {},
+            "kind": "bilateral" if bilateral else "multilateral",
+            "established_on": str(rng.randint(1950, 2020)),
+            "founding_context": None,
+            "description": None,
+            "status": "active",
+            **stamp,
+        }
+        council_list.append((council, members))
+        rows["council"].append(council)
+        rows["council_member"] += [
+            {"council_id": council["id"], "country": m, "position": i}
+            for i, m in enumerate(members)
+        ]
+        rows["search_term"] += terms(
+            "council", council["id"], [(council["acronym"], 1), (council["name"], 1)]
+        )
+
+    per_council = max(1, sessions // max(1, councils))
+    made = 0
+    seq = 0
+    for council, members in council_list:
+        day = date(1950, 1, 1) + timedelta(days=rng.randint(0, 3650))
+        for ordinal in range(1, per_council + 1):
+            if made >= sessions:
+                break
+            made += 1
+            day += timedelta(days=rng.randint(30, 400))
+            session_id = new_id()
+            host = rng.choice(members)
+            rows["council_session"].append(
+                {
+                    "id": session_id,
+                    "council_id": council["id"],
+                    "ordinal": ordinal,
+                    "title": None,
+                    "start_date": day,
+                    "end_date": day,
+                    "timezone": None,
+                    "location_city": f"City {host}",
+                    "location_country": host,
+                    "location_venue": None,
+                    "host_country": host,
+                    "guest_countries": [],
+                    "status": "held",
+                    "summary": f"Meeting on {rng.choice(SUBJECTS)} and {rng.choice(SUBJECTS)}.",
+                    **stamp,
+                }
+            )
+            segment_ids = []
+            for position, kind in enumerate(SEGMENT_KINDS):
+                segment_id = new_id()
+                segment_ids.append(segment_id)
+                rows["segment"].append(
+                    {
+                        "id": segment_id,
+                        "session_id": session_id,
+                        "key": kind,
+                        "position": position,
+                        "kind": kind,
+                        "format": "2+2" if kind == "plenary" else None,
+                        "title": f"{kind.title()} talks",
+                        "date": day,
+                        "part_of_day": None,
+                        "description": None,
+                    }
+                )
+            for person in rng.sample(people, 4):
+                participation_id = new_id()
+                rows["participation"].append(
+                    {
+                        "id": participation_id,
+                        "session_id": session_id,
+                        "person_id": person["id"],
+                        "delegation": rng.choice(members),
+                        "role": "principal",
+                        "office_id": person["office_id"],
+                        "office_given": False,
+                        "note": None,
+                        **stamp,
+                    }
+                )
+                rows["segment_participant"] += [
+                    {"segment_id": s, "participation_id": participation_id} for s in segment_ids[:2]
+                ]
+            chosen = rng.sample(topics, 6)
+            for position, topic in enumerate(chosen, start=1):
+                rows["agenda_item"].append(
+                    {
+                        "id": new_id(),
+                        "session_id": session_id,
+                        "topic_id": topic["id"],
+                        "position": position,
+                        "title": None,
+                        "note": None,
+                        **stamp,
+                    }
+                )
+            title = ordinal_title(ordinal, council["acronym"], day)
+            texts = [(title, 1), (rows["council_session"][-1]["summary"], 0)]
+            texts += [(t["name"], 0) for t in chosen] + [
+                (n, 0) for t in chosen for n in t["names"].values()
+            ]
+            texts += [
+                ("Restricted talks", 0),
+                ("Plenary talks", 0),
+                ("2+2", 0),
+                ("Audience talks", 0),
+            ]
+            rows["search_term"] += terms("session", session_id, texts)
+            seq += 1
+            rows["change"].append(
+                {
+                    "seq": seq,
+                    "entity": "session",
+                    "record_id": session_id,
+                    "action": "created",
+                    "at": now,
+                }
+            )
+    return rows
+
+
+ORDER = [
+    "topic",
+    "council",
+    "council_member",
+    "person",
+    "person_other_name",
+    "office",
+    "council_session",
+    "segment",
+    "participation",
+    "segment_participant",
+    "agenda_item",
+    "search_term",
+    "change",
+]
+
+
+async def load(url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    engine = create_engine(url)
+    tables = models.Base.metadata.tables
+    async with engine.begin() as connection:
+        for name in ORDER:
+            table: Table = tables[name]
+            data = rows[name]
+            if not data:
+                continue
+            started = time.perf_counter()
+            if connection.dialect.name == "postgresql":
+                raw = await connection.get_raw_connection()
+                columns = list(data[0])
+                records = [tuple(_pg(row[c]) for c in columns) for row in data]
+                await raw.driver_connection.copy_records_to_table(
+                    name, records=records, columns=columns, timeout=3600
+                )
+            else:
+                for chunk in _chunks(data, 5000):
+                    await connection.execute(insert(table), list(chunk))
+            print(f"{name}: {len(data)} rows in {time.perf_counter() - started:.1f} s")
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            await connection.execute(
+                text("SELECT setval('change_seq_seq', (SELECT max(seq) FROM change))")
+            )
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            from sqlalchemy import text
+
+            await connection.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
+def _pg(value: Any) -> Any:
+    import json
+
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--councils", type=int, default=1000)
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--persons", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=2007)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    rows = generate(args.councils, args.sessions, args.persons, args.seed)
+    print(f"generated in {time.perf_counter() - started:.1f} s")
+    asyncio.run(load(get_settings().database_url, rows))
+    print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,512 @@
+"""Dataset import and export over HTTP (API.md, "Dataset import and export"): export, then
+import into an empty database, reproduces the same export; importing a document twice
+changes nothing the second time; a document with errors is refused whole with every
+pointer; and every export is valid against the published JSON Schema."""
+
+import asyncio
+import copy
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from app.auth.models import Scope
+from app.cli import alembic_config
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import http_client, make_key
+
+SEED_PATH = Path(__file__).resolve().parent.parent / "app" / "data" / "ccqs.json"
+SEED: dict[str, Any] = json.loads(SEED_PATH.read_text())
+SOURCE = "http://www.spyworld-actu.com/spip.php?article3747"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def export(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/export")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    document: dict[str, Any] = response.json()
+    return document
+
+
+async def import_(client: httpx.AsyncClient, document: Any) -> httpx.Response:
+    return await client.post("/import", json=document)
+
+
+async def feed(client: httpx.AsyncClient) -> tuple[list[dict[str, Any]], str]:
+    """The whole change feed from the beginning, and the cursor to poll with next."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 200} | ({"since": cursor} if cursor else {})
+        response = await client.get("/changes", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        assert isinstance(cursor, str) and cursor
+        if not page["items"]:
+            return items, cursor
+
+
+def differences(before: Any, after: Any, at: str = "") -> list[str]:
+    """Where two documents differ, as JSON Pointers, so that a failure names the field."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            line
+            for key in sorted(before.keys() | after.keys(), key=str)
+            for line in differences(
+                before.get(key, "<absent>"), after.get(key, "<absent>"), f"{at}/{key}"
+            )
+        ]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            line
+            for i, (old, new) in enumerate(zip(before, after, strict=True))
+            for line in differences(old, new, f"{at}/{i}")
+        ]
+    return [] if before == after else [f"{at}: {before!r} -> {after!r}"]
+
+
+async def add_records_beyond_the_seed(client: httpx.AsyncClient) -> None:
+    """Records of the kinds the seed lacks, made through the API: a person without a
+    dataset key, with other names, identifiers and a dated office; a multilateral council
+    with an unnumbered, multi-day session whose segment has no key; a participant whose
+    office is derived; an agenda item with its own wording; a topic with countries."""
+    source = await client.post(
+        "/sources",
+        json={
+            "url": "https://example.org/weimar-2011",
+            "title": "Weimar Triangle summit",
+            "publisher": "Example Press",
+            "language": "en",
+            "published_on": "2011-02",
+        },
+    )
+    assert source.status_code == 201, source.text
+    source_id = source.json()["id"]
+    person = await client.post(
+        "/persons",
+        json={
+            "name": "Radosław Sikorski",
+            "given_name": "Radosław",
+            "family_name": "Sikorski",
+            "nationality": "PL",
+            "other_names": [{"name": "Radoslaw Sikorski", "lang": "en", "note": "ASCII"}],
+            "identifiers": [{"scheme": "wikidata", "identifier": "Q310810"}],
+            "source_ids": [source_id],
+        },
+    )
+    assert person.status_code == 201, person.text
+    person_id = person.json()["id"]
+    office = await client.post(
+        f"/persons/{person_id}/offices",
+        json={
+            "title": "Minister of Foreign Affairs",
+            "names": {"pl": "Minister Spraw Zagranicznych"},
+            "role": "foreign_minister",
+            "country": "PL",
+            "start_date": "2007-11",
+            "end_date": "2014-09-22",
+            "source_ids": [source_id],
+        },
+    )
+    assert office.status_code == 201, office.text
+    council = await client.post(
+        "/councils",
+        json={
+            "slug": "weimar",
+            "name": "Weimar Triangle",
+            "names": {"de": "Weimarer Dreieck", "fr": "Triangle de Weimar"},
+            "kind": "multilateral",
+            "member_countries": ["FR", "DE", "PL"],
+            "established_on": "1991",
+            "source_ids": [source_id],
+        },
+    )
+    assert council.status_code == 201, council.text
+    topic = await client.post(
+        "/topics",
+        json={
+            "slug": "eastern-partnership",
+            "name": "Eastern Partnership",
+            "parent_id": "regional-issues",
+            "countries": ["UA", "MD", "GE"],
+            "description": "The EU's policy towards six eastern neighbours.",
+        },
+    )
+    assert topic.status_code == 201, topic.text
+    session = await client.post(
+        "/sessions",
+        json={
+            "council_id": "weimar",
+            "title": "Weimar Triangle summit in Warsaw",
+            "start_date": "2011-02-07",
+            "end_date": "2011-02-08",
+            "timezone": "Europe/Warsaw",
+            "location": {"city": "Warsaw", "country": "PL", "venue": "Wilanów Palace"},
+            "host_country": "PL",
+            "summary": "Leaders of France, Germany and Poland meet in Warsaw.",
+            "segments": [
+                {
+                    "kind": "working_meal",
+                    "title": "Working dinner",
+                    "part_of_day": "evening",
+                    "date": "2011-02-07",
+                },
+                {"key": "talks", "kind": "plenary", "date": "2011-02-08"},
+            ],
+            "source_ids": [source_id],
+        },
+    )
+    assert session.status_code == 201, session.text
+    session_json = session.json()
+    participant = await client.post(
+        f"/sessions/{session_json['id']}/participants",
+        json={
+            "person_id": person_id,
+            "delegation": "PL",
+            "role": "host",
+            "segment_ids": [s["id"] for s in session_json["segments"]],
+            "note": "Hosts the working dinner.",
+        },
+    )
+    assert participant.status_code == 201, participant.text
+    assert participant.json()["title_at_time"] == "Minister of Foreign Affairs"
+    item = await client.post(
+        f"/sessions/{session_json['id']}/agenda",
+        json={
+            "topic_id": "eastern-partnership",
+            "title": "The Eastern Partnership after Prague",
+            "note": "Discussed over dinner.",
+            "source_ids": [source_id],
+        },
+    )
+    assert item.status_code == 201, item.text
+
+
+@pytest.fixture
+async def empty_api(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client of a second app over a new, migrated, empty database: a temporary
+    SQLite file, or a scratch PostgreSQL database that is dropped afterwards."""
+    scratch: str | None = None
+    if database_url.startswith("postgresql"):
+        scratch = f"{make_url(database_url).database}_scratch_{uuid.uuid4().hex[:12]}"
+        url = make_url(database_url).set(database=scratch).render_as_string(hide_password=False)
+        await psql(database_url, f'CREATE DATABASE "{scratch}"')
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    try:
+        config = alembic_config(url)
+        config.attributes["configure_logging"] = False
+        # Alembic's env.py calls asyncio.run, which cannot run inside this event loop.
+        await asyncio.to_thread(command.upgrade, config, "head")
+        app = create_app(Settings(database_url=url))
+        try:
+            token = await make_key(app, "import-admin", Scope.admin)
+            async with http_client(app, token) as client:
+                yield client
+        finally:
+            await app.state.engine.dispose()
+    finally:
+        if scratch is not None:
+            await psql(database_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+
+async def psql(database_url: str, statement: str) -> None:
+    """Run one statement with psql on the server of `database_url`, as its user."""
+    server = make_url(database_url)
+    env = os.environ | ({"PGPASSWORD": server.password} if server.password else {})
+    process = await asyncio.create_subprocess_exec(
+        "psql",
+        "-h",
+        server.host or "127.0.0.1",
+        "-p",
+        str(server.port or 5432),
+        "-U",
+        server.username or "postgres",
+        "-d",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-qc",
+        statement,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+
+
+# ---------------------------------------------------------------- round trip
+
+
+async def test_export_then_import_into_an_empty_database_gives_the_same_export(
+    client: httpx.AsyncClient, ccqs: dict[str, Any], empty_api: httpx.AsyncClient
+) -> None:
+    await add_records_beyond_the_seed(client)
+    exported = await export(client)
+    assert (exported["format"], exported["version"]) == ("entente-dataset", 1)
+    assert [c["slug"] for c in exported["councils"]] == ["ccqs", "weimar"]
+    assert len(exported["sessions"]) == 3
+    assert len(exported["persons"]) == 6
+    assert len(exported["topics"]) == 12
+    assert await export(empty_api) == {
+        "format": "entente-dataset",
+        "version": 1,
+        "sources": [],
+        "topics": [],
+        "persons": [],
+        "councils": [],
+        "sessions": [],
+    }
+
+    response = await import_(empty_api, exported)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "imported"}
+    again = await export(empty_api)
+    assert differences(exported, again) == []
+
+    # What the second database shows through the API is the same data as the first.
+    sessions = (await empty_api.get("/councils/ccqs/sessions")).json()["items"]
+    assert [s["ordinal"] for s in sessions] == [5, 6]
+    sixth = (await empty_api.get(f"/sessions/{sessions[1]['id']}")).json()
+    assert [p["title_at_time"] for p in sixth["participants"]] == [
+        p["title_at_time"]
+        for p in (await client.get(f"/sessions/{ccqs['sixth']['id']}")).json()["participants"]
+    ]
+    weimar = (await empty_api.get("/councils/weimar/sessions")).json()["items"]
+    assert [(s["ordinal"], s["title"], s["end_date"]) for s in weimar] == [
+        (None, "Weimar Triangle summit in Warsaw", "2011-02-08")
+    ]
+
+
+async def test_importing_an_export_into_its_own_database_changes_nothing(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    """The export names a person who has no dataset key by a key it makes up; importing
+    that export where it came from must find the same person, not add a second one."""
+    person = await client.post("/persons", json={"name": "Guido Westerwelle"})
+    assert person.status_code == 201, person.text
+    await add_records_beyond_the_seed(client)
+    exported = await export(client)
+    changes, cursor = await feed(client)
+
+    response = await import_(client, exported)
+    assert response.status_code == 200, response.text
+    assert differences(exported, await export(client)) == []
+    names = [
+        p["name"] for p in (await client.get("/persons", params={"limit": 200})).json()["items"]
+    ]
+    assert sorted(names) == sorted(p["name"] for p in exported["persons"])
+    assert (await feed(client)) == (changes, cursor)
+
+
+async def test_importing_the_same_document_twice_adds_no_change(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await import_(client, SEED)
+    assert response.status_code == 200, response.text
+    first, cursor = await feed(client)
+    assert first
+    exported = await export(client)
+    audit = (await client.get("/audit", params={"limit": 200})).json()
+
+    response = await import_(client, SEED)
+    assert response.status_code == 200, response.text
+    after = await client.get("/changes", params={"since": cursor})
+    assert after.status_code == 200
+    assert after.json() == {"items": [], "next_cursor": cursor}
+    assert (await feed(client)) == (first, cursor)
+    assert (await client.get("/audit", params={"limit": 200})).json() == audit
+    assert differences(exported, await export(client)) == []
+
+
+async def test_an_import_lists_each_new_record_once_as_created(
+    client: httpx.AsyncClient,
+) -> None:
+    """An import is one transaction: in the feed, each record it creates is `created`,
+    once, not `created` and then `updated` for each participant or agenda written."""
+    response = await import_(client, SEED)
+    assert response.status_code == 200, response.text
+    changes, _ = await feed(client)
+    counts = {
+        "source": len(SEED["sources"]),
+        "topic": len(SEED["topics"]),
+        "person": len(SEED["persons"]),
+        "council": len(SEED["councils"]),
+        "session": len(SEED["sessions"]),
+    }
+    assert sorted((c["entity"], c["action"]) for c in changes) == sorted(
+        (entity, "created") for entity, count in counts.items() for _ in range(count)
+    )
+    assert len({(c["entity"], c["id"]) for c in changes}) == sum(counts.values())
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def three_errors(document: dict[str, Any]) -> set[str]:
+    """Three different errors, in records that exist and in new ones; their pointers."""
+    document["sessions"][1]["participants"][0]["person"] = "nobody"
+    document["councils"].append(
+        {
+            "slug": "trio",
+            "name": "A bilateral council of three",
+            "kind": "bilateral",
+            "member_countries": ["FR", "RU", "DE"],
+        }
+    )
+    document["sessions"].append(
+        {"council": "ccqs", "ordinal": 7, "start_date": "2008-03-10", "end_date": "2008-03-09"}
+    )
+    return {
+        "/sessions/1/participants/0/person",
+        "/councils/1/member_countries",
+        "/sessions/2/end_date",
+    }
+
+
+@pytest.mark.parametrize("loaded", [False, True], ids=["empty", "over-the-seed"])
+async def test_a_dataset_with_three_errors_is_refused_whole(
+    client: httpx.AsyncClient, loaded: bool
+) -> None:
+    if loaded:
+        assert (await import_(client, SEED)).status_code == 200
+    before = await export(client)
+    changes, cursor = await feed(client)
+
+    document = copy.deepcopy(SEED)
+    expected = three_errors(document)
+    # Valid changes, which the importer writes before it meets the errors: rolled back too.
+    document["persons"][1]["name"] = "A valid change, rolled back with the rest"
+    document["topics"].append({"slug": "arctic", "name": "The Arctic"})
+    response = await import_(client, document)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert {e["pointer"] for e in problem["errors"]} == expected
+    assert all(e["message"] for e in problem["errors"])
+
+    assert differences(before, await export(client)) == []
+    assert (await feed(client)) == (changes, cursor)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{", b"not json", b'{"format": "entente-dataset", "version": 1,}', b"\xff\xfe"],
+    ids=["truncated", "text", "trailing-comma", "not-utf8"],
+)
+async def test_a_document_that_is_not_json_is_400(client: httpx.AsyncClient, body: bytes) -> None:
+    before = await export(client)
+    response = await client.post(
+        "/import", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert differences(before, await export(client)) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"format": "popolo"}, "/format"),
+        ({"version": 2}, "/version"),
+        ({"version": "1"}, "/version"),
+        ({"format": None}, "/format"),
+        ({"sessions": {"council": "ccqs"}}, "/sessions"),
+        ({"extra": []}, "/extra"),
+    ],
+    ids=["format", "version", "version-as-string", "format-null", "sessions-object", "extra"],
+)
+async def test_a_document_of_another_format_or_version_is_422(
+    client: httpx.AsyncClient, change: dict[str, Any], pointer: str
+) -> None:
+    before = await export(client)
+    document = copy.deepcopy(SEED) | change
+    document["persons"][0]["name"] = "Not imported"
+    response = await import_(client, document)
+    assert response.status_code == 422, response.text
+    assert pointer in {e["pointer"] for e in response.json()["errors"]}
+    assert differences(before, await export(client)) == []
+
+
+@pytest.mark.parametrize(
+    "document",
+    [[], "entente-dataset", 1, None, {}],
+    ids=["array", "string", "number", "null", "empty"],
+)
+async def test_a_json_value_that_is_no_dataset_is_422(
+    client: httpx.AsyncClient, document: Any
+) -> None:
+    response = await client.post(
+        "/import", content=json.dumps(document), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"]
+    assert (await export(client))["sessions"] == []
+
+
+async def test_import_needs_a_write_key(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, app: FastAPI
+) -> None:
+    response = await anonymous.post("/import", json=SEED)
+    assert response.status_code == 401
+    async with http_client(app, await make_key(app, "reader", Scope.read)) as reader:
+        assert (await reader.post("/import", json=SEED)).status_code == 403
+    assert (await export(client))["councils"] == []
+
+
+# ---------------------------------------------------------------- JSON Schema
+
+
+async def dataset_schema(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/schemas/dataset.json")
+    assert response.status_code == 200, response.text
+    schema: dict[str, Any] = response.json()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def schema_errors(schema: dict[str, Any], document: Any) -> list[str]:
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    return [f"{error.json_path}: {error.message}" for error in validator.iter_errors(document)]
+
+
+async def test_exports_validate_against_the_published_schema(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    schema = await dataset_schema(client)
+    assert schema_errors(schema, SEED) == []
+    assert schema_errors(schema, await export(client)) == []
+    await add_records_beyond_the_seed(client)
+    exported = await export(client)
+    assert schema_errors(schema, exported) == []
+
+    # The schema does refuse what the importer refuses, so the checks above can fail.
+    wrong = copy.deepcopy(exported) | {"version": 2}
+    wrong["sessions"][0]["start_date"] = "21/02/2007"
+    wrong["persons"][0]["unknown_field"] = True
+    problems = schema_errors(schema, wrong)
+    assert any(p.startswith("$.version") for p in problems), problems
+    assert any(p.startswith("$.sessions[0].start_date") for p in problems), problems
+    assert any(p.startswith("$.persons[0]") for p in problems), problems
+
+
+async def test_an_empty_export_validates_too(client: httpx.AsyncClient) -> None:
+    schema = await dataset_schema(client)
+    assert schema_errors(schema, await export(client)) == []
