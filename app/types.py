@@ -19,11 +19,19 @@ COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries) | EXTRA_COUNTR
 MIN_YEAR, MAX_YEAR = 1000, 2999
 
 
+# Invisible characters that change how the text around them is shown: C0/C1 controls
+# (but tab and line breaks) and the bidirectional embeddings, overrides and isolates,
+# with which "Lavrov" can be made to display as another name.
+_HIDDEN_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _clean_text(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     if "\x00" in value:
         raise ValueError("Text must not contain NUL characters.")
+    if _HIDDEN_CONTROLS.search(value):
+        raise ValueError("Text must not contain control or bidirectional override characters.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

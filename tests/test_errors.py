@@ -688,3 +688,15 @@ async def test_database_down_is_503(url: str) -> None:
         assert response.status_code == 503, (path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["status"] == 503
+
+
+async def test_bidirectional_overrides_and_controls_are_422(client: httpx.AsyncClient) -> None:
+    """A right-to-left override (U+202E) can make one name display as another; such
+    invisible controls are refused, and nothing is stored."""
+    for name in ("Lavrov\u202eyrgne", "Alliot\u2066Marie", "bell\x07"):
+        response = await client.post("/persons", json={"name": name})
+        assert response.status_code == 422
+        assert [e["pointer"] for e in response.json()["errors"]] == ["/name"]
+    assert (await client.get("/persons")).json()["items"] == []
+    # Right-to-left scripts themselves are welcome.
+    assert (await client.post("/persons", json={"name": "عمرو موسى"})).status_code == 201

@@ -1,6 +1,6 @@
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -59,7 +59,11 @@ async def list_countries(request: Request, db: DbSession, page: PageParams) -> R
     response_model=CountryRead,
     responses=READ_PROBLEMS,
 )
-async def get_country(request: Request, db: DbSession, code: str) -> Response:
+async def get_country(
+    request: Request,
+    db: DbSession,
+    code: Annotated[str, Path(description="An alpha-2 code, in either case.", examples=["RU"])],
+) -> Response:
     """One country by its alpha-2 code, in either case: `FR`, `fr`."""
     country = await db.get(Country, code.upper())
     if country is None:

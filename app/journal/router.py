@@ -1,6 +1,6 @@
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -172,7 +172,13 @@ ENTITY_OF = {"sessions": "session", "councils": "council", "persons": "person"}
     tags=["audit"],
 )
 async def list_history(
-    request: Request, db: DbSession, page: PageParams, resource: HistoryEntity, record_id: str
+    request: Request,
+    db: DbSession,
+    page: PageParams,
+    resource: Annotated[HistoryEntity, Path(description="The kind of record.")],
+    record_id: Annotated[
+        str, Path(description="The record's id (a council's slug too, while it exists).")
+    ],
 ) -> Response:
     """The audit entries of one session, council or person, oldest first, also after it
     was deleted. A council may be named by its slug while it exists."""

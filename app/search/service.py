@@ -3,7 +3,19 @@
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -107,6 +119,21 @@ def query_words(q: str) -> list[str]:
             errors=[("/query/q", "Give at least one letter or digit to search for.")],
         )
     return words
+
+
+def has_words(q: str, entity: str, record_id: Any) -> list[ColumnElement[bool]]:
+    """Conditions that the record has every word of `q` (as a prefix of a term): one
+    semi-join a word, which the planner may run from either side, whereas `matches` must
+    rank every match first. For filtered lists that keep their own order."""
+    conditions: list[ColumnElement[bool]] = []
+    for word in query_words(q):
+        having = select(SearchTerm.record_id).where(
+            SearchTerm.entity == entity,
+            SearchTerm.term >= word,
+            SearchTerm.term < prefix_upper_bound(word),
+        )
+        conditions.append(record_id.in_(having))
+    return conditions
 
 
 def matches(q: str, entities: Sequence[str]) -> Subquery:

@@ -4,7 +4,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -17,7 +27,7 @@ from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
-from app.search.service import delete_terms, index_sessions, matches
+from app.search.service import delete_terms, has_words, index_sessions
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -195,8 +205,7 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
             raise _unknown("topic", f"No topic has the id or slug '{wanted.topic}'.")
         conditions.append(S.id.in_(sessions_with_topic(topic_id)))
     if wanted.q is not None:
-        found = matches(wanted.q, ["session"])
-        conditions.append(S.id.in_(select(found.c.record_id)))
+        conditions += has_words(wanted.q, "session", S.id)
     if wanted.updated_since is not None:
         conditions.append(S.updated_at >= as_db_time(db, wanted.updated_since))
     return conditions
@@ -256,18 +265,21 @@ async def _segments_json(db: AsyncSession, session_id: str) -> list[dict[str, An
     ]
 
 
+# Built once: constructing this statement costs more than running it (measured with
+# pyinstrument on the benchmark data; see bench/NOTES.md).
+DETAIL_QUERY = (
+    sessions_query()
+    .add_columns(
+        _neighbour(later=False).label("previous_session_id"),
+        _neighbour(later=True).label("next_session_id"),
+    )
+    .where(S.id == bindparam("session_id"))
+)
+
+
 async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
     """The session with its council, segments, participants, agenda and sources."""
-    row = (
-        await db.execute(
-            sessions_query()
-            .add_columns(
-                _neighbour(later=False).label("previous_session_id"),
-                _neighbour(later=True).label("next_session_id"),
-            )
-            .where(S.id == session_id)
-        )
-    ).one_or_none()
+    row = (await db.execute(DETAIL_QUERY, {"session_id": session_id})).one_or_none()
     if row is None:
         raise NotFound(f"No session has the id '{session_id}'.")
     citations = await cited_source_ids(db, entity="session", record_ids=[session_id])

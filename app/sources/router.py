@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 
 from app.db import DbSession
 from app.http import (
@@ -16,6 +18,8 @@ from app.http import (
 from app.pagination import Page, PageParams
 from app.sources import service
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
+
+SourceId = Annotated[str, Path(description="The source's id.")]
 
 router = APIRouter(prefix="/sources", tags=["sources"], route_class=StrictJsonRoute)
 
@@ -55,7 +59,7 @@ async def create_source(request: Request, db: DbSession, body: SourceCreate) -> 
     response_model=SourceRead,
     responses=READ_PROBLEMS,
 )
-async def get_source(request: Request, db: DbSession, source_id: str) -> Response:
+async def get_source(request: Request, db: DbSession, source_id: SourceId) -> Response:
     """One source: the URL, publisher, language and dates of a document."""
     return resource_response(request, await service.get_source(db, source_id))
 
@@ -68,7 +72,11 @@ async def get_source(request: Request, db: DbSession, source_id: str) -> Respons
     responses=WRITE_PROBLEMS,
 )
 async def update_source(
-    request: Request, db: DbSession, source_id: str, body: SourceUpdate, if_match: IfMatch = None
+    request: Request,
+    db: DbSession,
+    source_id: SourceId,
+    body: SourceUpdate,
+    if_match: IfMatch = None,
 ) -> Response:
     """Change the fields given; a field set to `null` is cleared (`url` cannot be)."""
     return resource_response(
@@ -85,7 +93,7 @@ async def update_source(
 )
 async def delete_source(
     db: DbSession,
-    source_id: str,
+    source_id: SourceId,
     cascade: CascadeParam = False,
     if_match: IfMatch = None,
 ) -> Response:
