@@ -151,7 +151,7 @@ class PageRequest:
         return rows, self.encode([k.to_json(v) for k, v in zip(keyset.keys, last, strict=True)])
 
 
-def page_request(
+async def page_request(
     request: Request, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> PageRequest:
     params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "cursor")

@@ -9,6 +9,7 @@ arguments writes the same records (ids included). PostgreSQL is loaded with COPY
 
 import argparse
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -18,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from anyascii import anyascii
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 
 from app import models
 from app.config import get_settings
@@ -167,8 +168,8 @@ def terms(
     entity: str, record_id: str, texts: Iterable[tuple[str | None, int]]
 ) -> list[dict[str, Any]]:
     weights: dict[str, int] = {}
-    for text, weight in texts:
-        for word in cached_words(text or ""):
+    for phrase, weight in texts:
+        for word in cached_words(phrase or ""):
             weights[word[:100]] = max(weight, weights.get(word[:100], 0))
     return [
         {"entity": entity, "record_id": record_id, "term": t, "weight": w}
@@ -461,23 +462,17 @@ async def load(url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
                     await connection.execute(insert(table), list(chunk))
             print(f"{name}: {len(data)} rows in {time.perf_counter() - started:.1f} s")
         if connection.dialect.name == "postgresql":
-            from sqlalchemy import text
-
             await connection.execute(
                 text("SELECT setval('change_seq_seq', (SELECT max(seq) FROM change))")
             )
-    if engine.dialect.name == "postgresql":
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            from sqlalchemy import text
-
-            await connection.execute(text("ANALYZE"))
+    # Planner statistics for the new data, on both databases.
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("ANALYZE"))
     await engine.dispose()
 
 
 def _pg(value: Any) -> Any:
-    import json
-
     return json.dumps(value) if isinstance(value, dict | list) else value
 
 

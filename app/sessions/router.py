@@ -35,7 +35,7 @@ router = APIRouter(tags=["sessions"], route_class=StrictJsonRoute)
 SessionSort = Literal["start_date", "-start_date", "ordinal", "-ordinal"]
 
 
-def session_filter(
+async def session_filter(
     country: Annotated[
         list[CountryCode] | None,
         Query(description="A member country of the council, or the host; repeatable (any)."),

@@ -4,6 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     bindparam,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -28,6 +30,7 @@ from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
 from app.search.service import delete_terms, has_words, index_sessions
+from app.sessions.detail_sql import DETAIL_SQL
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -277,8 +280,23 @@ DETAIL_QUERY = (
 )
 
 
+DETAIL_DOCUMENT = text(DETAIL_SQL)
+
+
 async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
-    """The session with its council, segments, participants, agenda and sources."""
+    """The session with its council, segments, participants, agenda and sources: on
+    PostgreSQL one query that builds the document, elsewhere a few small ones."""
+    if db.get_bind().dialect.name == "postgresql":
+        document = await db.scalar(DETAIL_DOCUMENT, {"session_id": session_id})
+        if document is None:
+            raise NotFound(f"No session has the id '{session_id}'.")
+        detail: dict[str, Any] = orjson.loads(document)
+        return detail
+    return await portable_session_detail(db, session_id)
+
+
+async def portable_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
+    """The same document on any database, from a few small queries."""
     row = (await db.execute(DETAIL_QUERY, {"session_id": session_id})).one_or_none()
     if row is None:
         raise NotFound(f"No session has the id '{session_id}'.")

@@ -1,0 +1,84 @@
+"""The session detail as one PostgreSQL query that builds the whole JSON document.
+
+Nine small queries cost nine round trips and their Python; this one costs one. It gives
+exactly what the portable path in sessions/service.py gives (the suite runs every detail
+test on both databases), and the benchmark's baseline runs the same SQL on bare asyncpg.
+"""
+
+TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def ts(column: str) -> str:
+    """A timestamp as the API writes it: UTC, microseconds, `Z`."""
+    return TIMESTAMP.format(column)
+
+
+def sources(where: str) -> str:
+    return (
+        "(SELECT coalesce(json_agg(ci.source_id ORDER BY ci.position), '[]') "
+        f"FROM citation ci WHERE {where})"
+    )
+
+
+TITLE = """coalesce(s.title, CASE WHEN s.ordinal IS NULL
+    THEN 'Session of the ' || coalesce(c.acronym, c.name) || ' on ' || s.start_date
+    ELSE s.ordinal || CASE WHEN s.ordinal % 100 BETWEEN 10 AND 20 THEN 'th'
+        WHEN s.ordinal % 10 = 1 THEN 'st' WHEN s.ordinal % 10 = 2 THEN 'nd'
+        WHEN s.ordinal % 10 = 3 THEN 'rd' ELSE 'th' END
+        || ' session of the ' || coalesce(c.acronym, c.name) END)"""
+
+SUMMARY_FIELDS = f"""
+    'id', s.id, 'council_id', s.council_id,
+    'council', json_build_object('id', c.id, 'slug', c.slug, 'acronym', c.acronym, 'name', c.name),
+    'ordinal', s.ordinal, 'title', {TITLE},
+    'start_date', s.start_date, 'end_date', s.end_date, 'timezone', s.timezone,
+    'location', json_build_object('city', s.location_city, 'country', s.location_country,
+                                  'venue', s.location_venue),
+    'host_country', s.host_country, 'guest_countries', s.guest_countries, 'status', s.status,
+    'summary', s.summary, 'source_ids', {sources("ci.session_id = s.id")},
+    'created_at', {ts("s.created_at")}, 'updated_at', {ts("s.updated_at")}"""
+
+DETAIL_SQL = f"""
+SELECT json_build_object({SUMMARY_FIELDS},
+  'segments', (SELECT coalesce(json_agg(json_build_object(
+      'id', g.id, 'key', g.key, 'kind', g.kind, 'format', g.format, 'title', g.title,
+      'date', g.date, 'part_of_day', g.part_of_day, 'description', g.description,
+      'participant_ids', (SELECT coalesce(json_agg(sp.participation_id
+                                                   ORDER BY sp.participation_id), '[]')
+                          FROM segment_participant sp WHERE sp.segment_id = g.id))
+      ORDER BY g.position), '[]') FROM segment g WHERE g.session_id = s.id),
+  'participants', (SELECT coalesce(json_agg(json_build_object(
+      'id', p.id, 'session_id', p.session_id, 'person_id', p.person_id,
+      'person', json_build_object('id', pe.id, 'name', pe.name, 'nationality', pe.nationality),
+      'delegation', p.delegation, 'role', p.role, 'office_id', p.office_id,
+      'title_at_time', o.title,
+      'segment_ids', (SELECT coalesce(json_agg(sp.segment_id ORDER BY g2.position), '[]')
+                      FROM segment_participant sp JOIN segment g2 ON g2.id = sp.segment_id
+                      WHERE sp.participation_id = p.id),
+      'note', p.note, 'source_ids', {sources("ci.participation_id = p.id")},
+      'created_at', {ts("p.created_at")}, 'updated_at', {ts("p.updated_at")})
+      ORDER BY p.id), '[]')
+    FROM participation p JOIN person pe ON pe.id = p.person_id
+    LEFT JOIN office o ON o.id = p.office_id WHERE p.session_id = s.id),
+  'agenda', (SELECT coalesce(json_agg(json_build_object(
+      'id', a.id, 'session_id', a.session_id, 'topic_id', a.topic_id,
+      'topic', json_build_object('id', t.id, 'slug', t.slug, 'name', t.name, 'names', t.names),
+      'position', a.position, 'title', a.title, 'note', a.note,
+      'source_ids', {sources("ci.agenda_item_id = a.id")},
+      'created_at', {ts("a.created_at")}, 'updated_at', {ts("a.updated_at")})
+      ORDER BY a.position), '[]')
+    FROM agenda_item a JOIN topic t ON t.id = a.topic_id WHERE a.session_id = s.id),
+  'previous_session_id', (SELECT o2.id FROM council_session o2 WHERE o2.council_id = s.council_id
+      AND (o2.start_date, o2.id) < (s.start_date, s.id)
+      ORDER BY o2.start_date DESC, o2.id DESC LIMIT 1),
+  'next_session_id', (SELECT o2.id FROM council_session o2 WHERE o2.council_id = s.council_id
+      AND (o2.start_date, o2.id) > (s.start_date, s.id) ORDER BY o2.start_date, o2.id LIMIT 1),
+  'sources', (SELECT coalesce(json_agg(json_build_object(
+      'id', so.id, 'url', so.url, 'title', so.title, 'publisher', so.publisher,
+      'language', so.language, 'published_on', so.published_on, 'online_on', so.online_on,
+      'note', so.note, 'created_at', {ts("so.created_at")}, 'updated_at', {ts("so.updated_at")})
+      ORDER BY ci.position), '[]') FROM citation ci JOIN source so ON so.id = ci.source_id
+      WHERE ci.session_id = s.id)
+)::text
+FROM council_session s JOIN council c ON c.id = s.council_id WHERE s.id = :session_id
+"""
