@@ -147,6 +147,25 @@ SEGMENT_KINDS = ["restricted", "plenary", "audience"]
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
+# The tables in the order they are loaded (parents first).
+
+ORDER = [
+    "topic",
+    "council",
+    "council_member",
+    "person",
+    "person_other_name",
+    "office",
+    "council_session",
+    "segment",
+    "participation",
+    "segment_participant",
+    "agenda_item",
+    "search_term",
+    "change",
+]
+
+
 class Ids:
     """UUIDv7-shaped ids from a seeded generator: the same on every run, time-ordered."""
 
@@ -183,24 +202,7 @@ def generate(
     rng = random.Random(seed)
     new_id = Ids(rng)
     now = EPOCH
-    rows: dict[str, list[dict[str, Any]]] = {
-        name: []
-        for name in (
-            "topic",
-            "council",
-            "council_member",
-            "person",
-            "person_other_name",
-            "office",
-            "council_session",
-            "segment",
-            "participation",
-            "segment_participant",
-            "agenda_item",
-            "search_term",
-            "change",
-        )
-    }
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER}
     stamp = {"created_at": now, "updated_at": now}
 
     topics = []
@@ -421,23 +423,6 @@ def generate(
                 }
             )
     return rows
-
-
-ORDER = [
-    "topic",
-    "council",
-    "council_member",
-    "person",
-    "person_other_name",
-    "office",
-    "council_session",
-    "segment",
-    "participation",
-    "segment_participant",
-    "agenda_item",
-    "search_term",
-    "change",
-]
 
 
 async def load(url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
