@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from app.errors import Conflict
 from app.ids import new_id
 
 # One naming convention, so that migrations name constraints the same on every database
@@ -120,6 +121,19 @@ def as_db_time(db: AsyncSession, moment: datetime) -> datetime:
     """A time as the database compares it: SQLite keeps UTC timestamps without offset."""
     moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None) if db.get_bind().dialect.name == "sqlite" else moment
+
+
+async def ensure_free(
+    db: AsyncSession, column: Any, value: Any, message: str, *, other_than: str | None = None
+) -> None:
+    """409 when a record other than `other_than` already holds `value` in a unique column:
+    named here, before the unique index would refuse it without saying which."""
+    model = column.class_
+    stmt = select(model.id).where(column == value)
+    if other_than is not None:
+        stmt = stmt.where(model.id != other_than)
+    if await db.scalar(stmt) is not None:
+        raise Conflict(message)
 
 
 async def lock_row(db: AsyncSession, model: Any, record_id: str) -> None:

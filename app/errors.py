@@ -92,10 +92,6 @@ class TooManyRequests(AppError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
-class ServiceUnavailable(AppError):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
-
-
 HTTP_TITLES = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),

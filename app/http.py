@@ -176,19 +176,11 @@ class StrictJsonRoute(APIRoute):
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI declarations of the problem+json answers an operation may give."""
-
+    """OpenAPI declarations of the problems particular to an operation (404, 409); those
+    every operation may give are added to all of them by app/openapi.py."""
     descriptions = {
-        400: "Malformed JSON or an invalid cursor.",
-        401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`).",
-        403: "The API key lacks the scope this needs.",
         404: "No record has that id.",
         409: "A unique key is taken, or the record is in use.",
-        413: "The body is too large.",
-        415: "The body is not JSON.",
-        412: "The record changed since the ETag given in `If-Match`.",
-        422: "Some fields are invalid; `errors` lists each with a JSON Pointer.",
-        429: "Too many requests: wait for `Retry-After` seconds.",
     }
     return {
         status: {
@@ -200,6 +192,5 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ_PROBLEMS = problems(401, 404, 429)
-LIST_PROBLEMS = problems(400, 401, 422, 429)
-WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
+READ_PROBLEMS = problems(404)
+WRITE_PROBLEMS = problems(404, 409)

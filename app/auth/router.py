@@ -45,7 +45,6 @@ class KeyCreated(KeyRead):
     operation_id="keys_list",
     summary="List API keys",
     response_model=list[KeyRead],
-    responses=problems(401, 403),
 )
 async def list_keys(db: DbSession) -> Response:
     """Every key, revoked ones included; never the keys themselves. Needs `admin`."""
@@ -58,7 +57,7 @@ async def list_keys(db: DbSession) -> Response:
     summary="Create an API key",
     status_code=201,
     response_model=KeyCreated,
-    responses=problems(400, 401, 403, 409, 413, 415, 422),
+    responses=problems(409),
 )
 async def create_key(request: Request, db: DbSession, body: KeyCreate) -> Response:
     """Make a key with a scope: `read`, `write` (includes read) or `admin` (includes
@@ -75,7 +74,7 @@ async def create_key(request: Request, db: DbSession, body: KeyCreate) -> Respon
     operation_id="keys_get",
     summary="Get an API key",
     response_model=KeyRead,
-    responses=problems(401, 403, 404),
+    responses=problems(404),
 )
 async def get_key(
     db: DbSession, name: Annotated[str, Path(description="The key's name.")]
@@ -89,7 +88,7 @@ async def get_key(
     operation_id="keys_revoke",
     summary="Revoke an API key",
     status_code=204,
-    responses=problems(401, 403, 404),
+    responses=problems(404),
 )
 async def revoke_key(
     db: DbSession, name: Annotated[str, Path(description="The key's name.")]

@@ -7,7 +7,6 @@ from app.councils.models import CouncilKind, CouncilStatus
 from app.councils.schemas import CouncilCreate, CouncilRead, CouncilUpdate
 from app.db import DbSession
 from app.http import (
-    LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
@@ -40,7 +39,6 @@ CouncilId = Annotated[str, Depends(council_id_of)]
     operation_id="councils_list",
     summary="List councils",
     response_model=Page[CouncilRead],
-    responses=LIST_PROBLEMS,
 )
 async def list_councils(
     request: Request,

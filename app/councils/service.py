@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council, CouncilKind, CouncilMember, CouncilStatus
 from app.councils.schemas import CouncilCreate, CouncilUpdate, check_members
-from app.db import utcnow
+from app.db import ensure_free, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import PageRequest
@@ -101,14 +101,6 @@ async def get_council(db: AsyncSession, council_id: str) -> dict[str, Any]:
     return (await _councils_json(db, [council]))[0]
 
 
-async def _check_slug_free(db: AsyncSession, slug: str, *, other_than: str | None = None) -> None:
-    stmt = select(Council.id).where(Council.slug == slug)
-    if other_than is not None:
-        stmt = stmt.where(Council.id != other_than)
-    if await db.scalar(stmt) is not None:
-        raise Conflict(f"The slug '{slug}' is taken by another council.")
-
-
 async def _set_members(db: AsyncSession, council_id: str, countries: list[str]) -> None:
     await db.execute(delete(CouncilMember).where(CouncilMember.council_id == council_id))
     await db.execute(
@@ -118,7 +110,9 @@ async def _set_members(db: AsyncSession, council_id: str, countries: list[str]) 
 
 
 async def create_council(db: AsyncSession, *, data: CouncilCreate) -> dict[str, Any]:
-    await _check_slug_free(db, data.slug)
+    await ensure_free(
+        db, Council.slug, data.slug, f"The slug '{data.slug}' is taken by another council."
+    )
     council = Council(**data.model_dump(exclude={"member_countries", "source_ids"}))
     db.add(council)
     await db.flush()
@@ -136,7 +130,13 @@ async def update_council(
     )
     before = await journal.before_write(db, Council, council_id, get_council, if_match)
     if data.slug is not None:
-        await _check_slug_free(db, data.slug, other_than=council_id)
+        await ensure_free(
+            db,
+            Council.slug,
+            data.slug,
+            f"The slug '{data.slug}' is taken by another council.",
+            other_than=council_id,
+        )
     members = before["member_countries"] if data.member_countries is None else data.member_countries
     problem = check_members(data.kind or CouncilKind(before["kind"]), members)
     if problem:

@@ -8,7 +8,6 @@ from app.countries.models import Country
 from app.db import DbSession
 from app.errors import NotFound
 from app.http import (
-    LIST_PROBLEMS,
     READ_PROBLEMS,
     StrictJsonRoute,
     page_response,
@@ -42,7 +41,6 @@ def country_json(country: Country) -> dict[str, Any]:
     operation_id="countries_list",
     summary="List countries",
     response_model=Page[CountryRead],
-    responses=LIST_PROBLEMS,
 )
 async def list_countries(request: Request, db: DbSession, page: PageParams) -> Response:
     """ISO 3166-1 countries by alpha-2 code, plus `XK` (Kosovo). These are the codes that

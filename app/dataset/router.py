@@ -8,7 +8,7 @@ from app.dataset.importer import import_document
 from app.dataset.schemas import Dataset
 from app.db import DbSession
 from app.errors import UnsupportedMediaType
-from app.http import StrictJsonRoute, is_json, json_response, parse_json, problems, read_body
+from app.http import StrictJsonRoute, is_json, json_response, parse_json, read_body
 from app.idempotency.dependencies import remember
 
 router = APIRouter(tags=["datasets"], route_class=StrictJsonRoute)
@@ -23,7 +23,6 @@ class ImportResult(BaseModel):
     operation_id="dataset_import",
     summary="Import a dataset",
     response_model=ImportResult,
-    responses=problems(400, 401, 403, 413, 415, 422),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -7,7 +7,6 @@ from app.councils.service import find_council_id
 from app.db import DbSession
 from app.errors import ValidationFailed
 from app.http import (
-    LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
@@ -60,7 +59,6 @@ ParticipationId = Annotated[str, Path(description="The participation's id.")]
     operation_id="persons_list",
     summary="List persons",
     response_model=Page[PersonRead],
-    responses=LIST_PROBLEMS,
 )
 async def list_persons(
     request: Request,
@@ -165,7 +163,7 @@ async def delete_person(
     operation_id="persons_sessions_list",
     summary="Sessions a person attended",
     response_model=Page[PersonSession],
-    responses=problems(400, 404, 422) | SESSION_FORMATS,
+    responses=problems(404) | SESSION_FORMATS,
 )
 async def list_person_sessions(
     request: Request,
@@ -199,7 +197,7 @@ async def list_person_sessions(
     operation_id="persons_counterparts_list",
     summary="People a person met across the table",
     response_model=Page[Counterpart],
-    responses=problems(400, 404, 422),
+    responses=problems(404),
 )
 async def list_counterparts(
     request: Request, db: DbSession, person_id: PersonId, page: PageParams

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import touch, utcnow
+from app.db import ensure_free, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import Keyset, PageRequest, SortKey
@@ -310,17 +310,11 @@ async def _set_names_and_identifiers(
             )
 
 
-async def _check_key_free(db: AsyncSession, key: str, *, other_than: str | None = None) -> None:
-    stmt = select(Person.id).where(Person.key == key)
-    if other_than is not None:
-        stmt = stmt.where(Person.id != other_than)
-    if await db.scalar(stmt) is not None:
-        raise Conflict(f"The key '{key}' is taken by another person.")
-
-
 async def create_person(db: AsyncSession, *, data: PersonCreate) -> dict[str, Any]:
     if data.key is not None:
-        await _check_key_free(db, data.key)
+        await ensure_free(
+            db, Person.key, data.key, f"The key '{data.key}' is taken by another person."
+        )
     person = Person(**data.model_dump(exclude={"other_names", "identifiers", "source_ids"}))
     db.add(person)
     await db.flush()
@@ -337,7 +331,13 @@ async def update_person(
     before = await journal.before_write(db, Person, person_id, get_person, if_match)
     person = await db.get_one(Person, person_id)
     if data.key is not None:
-        await _check_key_free(db, data.key, other_than=person_id)
+        await ensure_free(
+            db,
+            Person.key,
+            data.key,
+            f"The key '{data.key}' is taken by another person.",
+            other_than=person_id,
+        )
     for field, value in changes(data, exclude={"other_names", "identifiers", "source_ids"}).items():
         setattr(person, field, value)
     await _set_names_and_identifiers(db, person_id, data)

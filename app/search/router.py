@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council
 from app.db import DbSession
-from app.http import LIST_PROBLEMS, StrictJsonRoute, page_response
+from app.http import StrictJsonRoute, page_response
 from app.pagination import Keyset, Page, PageParams, SortKey
 from app.people.models import Person
 from app.search.service import matches
@@ -53,7 +53,6 @@ async def _summaries(db: AsyncSession, ids: dict[str, list[str]]) -> dict[str, t
     operation_id="search",
     summary="Search everything",
     response_model=Page[SearchHit],
-    responses=LIST_PROBLEMS,
 )
 async def search(
     request: Request,

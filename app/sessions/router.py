@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.councils.router import CouncilId
 from app.db import DbSession
 from app.http import (
-    LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     IfMatch,
@@ -208,7 +207,7 @@ SessionDep = Annotated[CouncilSession, Depends(session_of)]
     operation_id="sessions_list",
     summary="List sessions",
     response_model=Page[SessionSummary],
-    responses=LIST_PROBLEMS | SESSION_FORMATS,
+    responses=SESSION_FORMATS,
 )
 async def list_sessions(
     request: Request,
@@ -238,7 +237,7 @@ async def list_sessions(
     operation_id="councils_sessions_list",
     summary="List a council's sessions",
     response_model=Page[SessionSummary],
-    responses=problems(400, 404, 422) | SESSION_FORMATS,
+    responses=problems(404) | SESSION_FORMATS,
     tags=["councils"],
 )
 async def list_council_sessions(
@@ -346,7 +345,7 @@ async def delete_session(db: DbSession, session: SessionDep, if_match: IfMatch =
     operation_id="councils_timeline",
     summary="A council's sessions over time",
     response_model=Page[TimelineEntry],
-    responses=problems(400, 404, 422),
+    responses=problems(404),
     tags=["councils"],
 )
 async def council_timeline(

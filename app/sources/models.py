@@ -6,14 +6,6 @@ from app.db import Base, Identified
 # The records that may cite sources, each with its own foreign key column in `citation`,
 # so that deleting a record deletes its citations in the database itself.
 CITING_ENTITIES = ("council", "session", "person", "office", "participation", "agenda_item")
-CITING_TABLES = {
-    "council": "council",
-    "session": "council_session",
-    "person": "person",
-    "office": "office",
-    "participation": "participation",
-    "agenda_item": "agenda_item",
-}
 
 
 class Source(Identified, Base):

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Path, Request, Response
 
 from app.db import DbSession
 from app.http import (
-    LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
@@ -29,7 +28,6 @@ router = APIRouter(prefix="/sources", tags=["sources"], route_class=StrictJsonRo
     operation_id="sources_list",
     summary="List sources",
     response_model=Page[SourceRead],
-    responses=LIST_PROBLEMS,
 )
 async def list_sources(request: Request, db: DbSession, page: PageParams) -> Response:
     """Every source, in a stable order. Sources are the documents records were taken

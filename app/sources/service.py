@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import ensure_free
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import Keyset, PageRequest, SortKey
@@ -57,16 +58,10 @@ async def get_source(db: AsyncSession, source_id: str) -> dict[str, Any]:
     return source_json(row)
 
 
-async def _check_url_free(db: AsyncSession, url: str, *, other_than: str | None = None) -> None:
-    stmt = select(Source.id).where(Source.url == url)
-    if other_than is not None:
-        stmt = stmt.where(Source.id != other_than)
-    if await db.scalar(stmt) is not None:
-        raise Conflict(f"A source with the URL '{url}' exists already.")
-
-
 async def create_source(db: AsyncSession, *, data: SourceCreate) -> dict[str, Any]:
-    await _check_url_free(db, data.url)
+    await ensure_free(
+        db, Source.url, data.url, f"A source with the URL '{data.url}' exists already."
+    )
     source = Source(**data.model_dump())
     db.add(source)
     await db.flush()
@@ -79,7 +74,13 @@ async def update_source(
     reject_nulls(data, ("url",))
     before = await journal.before_write(db, Source, source_id, get_source, if_match)
     if data.url is not None:
-        await _check_url_free(db, data.url, other_than=source_id)
+        await ensure_free(
+            db,
+            Source.url,
+            data.url,
+            f"A source with the URL '{data.url}' exists already.",
+            other_than=source_id,
+        )
     source = await db.get_one(Source, source_id)
     for field, value in changes(data).items():
         setattr(source, field, value)

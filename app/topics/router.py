@@ -5,7 +5,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.db import DbSession
 from app.http import (
-    LIST_PROBLEMS,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     CascadeParam,
@@ -59,7 +58,6 @@ ItemId = Annotated[str, Path(description="The agenda item's id.")]
     operation_id="topics_list",
     summary="List topics",
     response_model=Page[TopicRead],
-    responses=LIST_PROBLEMS,
 )
 async def list_topics(
     request: Request,
@@ -111,7 +109,7 @@ async def get_topic(request: Request, db: DbSession, topic_id: TopicId) -> Respo
     operation_id="topics_sessions_list",
     summary="Sessions that discussed a topic",
     response_model=Page[SessionSummary],
-    responses=problems(400, 404, 422) | SESSION_FORMATS,
+    responses=problems(404) | SESSION_FORMATS,
 )
 async def list_topic_sessions(
     request: Request,

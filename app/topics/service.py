@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import touch, utcnow
+from app.db import ensure_free, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import PageRequest
@@ -109,14 +109,6 @@ async def get_topic(db: AsyncSession, topic_id: str) -> dict[str, Any]:
     return (await _topics_json(db, [topic]))[0]
 
 
-async def _check_slug_free(db: AsyncSession, slug: str, *, other_than: str | None = None) -> None:
-    stmt = select(Topic.id).where(Topic.slug == slug)
-    if other_than is not None:
-        stmt = stmt.where(Topic.id != other_than)
-    if await db.scalar(stmt) is not None:
-        raise Conflict(f"The slug '{slug}' is taken by another topic.")
-
-
 async def _parent_id(db: AsyncSession, parent: str, *, child_id: str | None = None) -> str:
     parent_id = await find_topic_id(db, parent)
     if parent_id is None:
@@ -139,7 +131,9 @@ async def _parent_id(db: AsyncSession, parent: str, *, child_id: str | None = No
 
 
 async def create_topic(db: AsyncSession, *, data: TopicCreate) -> dict[str, Any]:
-    await _check_slug_free(db, data.slug)
+    await ensure_free(
+        db, Topic.slug, data.slug, f"The slug '{data.slug}' is taken by another topic."
+    )
     fields = data.model_dump()
     if data.parent_id is not None:
         fields["parent_id"] = await _parent_id(db, data.parent_id)
@@ -157,7 +151,13 @@ async def update_topic(
     before = await journal.before_write(db, Topic, topic_id, get_topic, if_match)
     topic = await db.get_one(Topic, topic_id)
     if data.slug is not None:
-        await _check_slug_free(db, data.slug, other_than=topic_id)
+        await ensure_free(
+            db,
+            Topic.slug,
+            data.slug,
+            f"The slug '{data.slug}' is taken by another topic.",
+            other_than=topic_id,
+        )
     fields = changes(data)
     if data.parent_id is not None:
         fields["parent_id"] = await _parent_id(db, data.parent_id, child_id=topic_id)
