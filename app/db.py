@@ -1,13 +1,16 @@
+import time
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import greenlet_spawn
 
 from app.errors import Conflict
 from app.ids import new_id
@@ -82,18 +86,51 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+# A connection idle this long is pinged before use: after a database restart it is dead,
+# and the ping finds that out before a request does. Busy connections are not pinged: a
+# ping on every checkout (SQLAlchemy's pool_pre_ping) costs each request a round trip,
+# three on asyncpg outside autocommit. A connection that dies while busy fails its request
+# with a 503 and the pool then replaces every connection older than the failure.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _note_checkin(_: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _: Any) -> None:
+    idle_since = record.info.pop("idle_since", None)
+    if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_SECONDS:
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise DisconnectionError(str(error)) from error  # the pool retries with a new one
+
+
+def create_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> AsyncEngine:
+    """An engine. On PostgreSQL, `reads_only` gives one whose own pool of connections runs
+    each statement without BEGIN and COMMIT, two round trips saved: at READ COMMITTED, the
+    level writes use, every statement of a transaction takes its own snapshot anyway, so
+    reads lose nothing. SQLite reads keep their transaction (it costs no round trip and
+    gives the statements of one read one snapshot): there, use one engine for both."""
     kwargs: dict[str, Any] = {"echo": echo}
-    if url.startswith("postgresql"):
+    postgresql = url.startswith("postgresql")
+    if postgresql:
         kwargs |= {
-            "pool_size": 10,
-            "max_overflow": 10,
-            "pool_pre_ping": True,
+            # Sized for the requests one worker has in flight; no overflow, because an
+            # overflow connection is closed when returned and reopened at the next burst.
+            "pool_size": 20 if reads_only else 10,
+            "max_overflow": 0,
             # Fail fast while the database is down (503), rather than hang the request.
             "pool_timeout": 5,
             "connect_args": {"timeout": 5, "command_timeout": 30},
         }
+        if reads_only:
+            kwargs["isolation_level"] = "AUTOCOMMIT"
     engine = create_async_engine(url, **kwargs)
+    if postgresql:
+        event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+        event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_sqlite)
@@ -104,12 +141,52 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler succeeds, rolled back
     otherwise. Services flush; only this dependency commits."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as db, db.begin():
+    if request.method in READ_METHODS:
+        # Nothing to commit: the session begins on first use and closing it ends that.
+        async with request.app.state.read_sessionmaker() as db:
+            yield db
+        return
+    async with request.app.state.sessionmaker() as db, db.begin():
         yield db
+
+
+async def fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
+    """The first value of a PostgreSQL statement written with `$1`-style parameters.
+
+    In a transaction, it runs on the session's connection, seeing what the transaction
+    wrote. Outside one (a read request's session, which never begins one), any connection
+    of the pool does: it runs on asyncpg itself, because for a document PostgreSQL builds
+    whole, SQLAlchemy's connection and result objects cost more than the query
+    (bench/NOTES.md). Driver errors are answered as database errors are (app/errors.py)."""
+    if db.in_transaction():
+        connection = await db.connection()
+        return (await connection.exec_driver_sql(sql, args)).scalar()
+    assert isinstance(db.bind, AsyncEngine)
+    pooled = await db.bind.raw_connection()
+    try:
+        return await pooled.driver_connection.fetchval(sql, *args)
+    except BaseException as error:
+        # A query cut short (connection lost, task cancelled) may leave the connection in
+        # an unknown state: close it rather than give it to the next request.
+        if not isinstance(error, asyncpg.PostgresError) or pooled.driver_connection.is_closed():
+            await greenlet_spawn(pooled.invalidate, error)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)
+
+
+def read_session(request: Request) -> AsyncSession:
+    """A session for a read, opened by the route itself (`async with read_session(request)
+    as db`). The hottest reads use it instead of DbSession: a generator dependency costs
+    FastAPI more per request than the query it serves (bench/NOTES.md)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    return sessionmaker()
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201

@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -212,8 +213,9 @@ async def _database_unavailable(_: Request, exc: Exception) -> Response:
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 
 
-def _sqlstate(exc: DBAPIError) -> str:
-    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+def _sqlstate(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    for error in (exc, orig, getattr(orig, "__cause__", None)):
         code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if isinstance(code, str):
             return code
@@ -221,9 +223,9 @@ def _sqlstate(exc: DBAPIError) -> str:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    """A database error SQLAlchemy did not classify: 503 when the database is starting,
-    stopping or out of resources; otherwise unexpected."""
-    assert isinstance(exc, DBAPIError)
+    """A database error SQLAlchemy did not classify, or one from asyncpg itself (the hot
+    reads of db.fetch_value): 503 when the database is starting, stopping or out of
+    resources; otherwise unexpected."""
     if _sqlstate(exc)[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, exc)
     return await _unexpected(request, exc)
@@ -245,5 +247,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _database_unavailable)  # connection lost
     app.add_exception_handler(OSError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

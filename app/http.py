@@ -5,7 +5,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.routing import APIRoute
 
 from app.db import write_intent
@@ -17,7 +17,7 @@ from app.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from app.idempotency.dependencies import remember
+from app.idempotency.dependencies import idempotency, remember
 from app.journal.service import etag_of
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -145,6 +145,16 @@ class StrictJsonRoute(APIRoute):
     does, so that oversize bodies, non-JSON media types and malformed JSON get their own
     problem responses (413, 415, 400) rather than a generic validation error; and it
     refuses NUL characters in parameters, which PostgreSQL cannot store or compare."""
+
+    # A POST may carry an Idempotency-Key; the check is added to POST routes only, so that
+    # reads do not pay for a dependency (and a database session) they never use.
+    replays_posts = True
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if self.replays_posts and "POST" in (kwargs.get("methods") or ()):
+            replay_check = Depends(idempotency, scope="function")
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), replay_check]
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

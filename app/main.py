@@ -20,7 +20,7 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.health import expected_revision
 from app.health import router as health_router
-from app.idempotency.dependencies import Replay, idempotency, replay_response
+from app.idempotency.dependencies import Replay, replay_response
 from app.journal.router import router as journal_router
 from app.middleware import ProblemCORSMiddleware, RequestMiddleware, configure_logging
 from app.people.router import participants_router, persons_router
@@ -54,6 +54,13 @@ Conventions:
 """
 
 
+async def shut_down(app: FastAPI) -> None:
+    """Close what create_app opened: the database pools and the rate limiter's client."""
+    await app.state.rate_limiter.close()
+    await app.state.engine.dispose()
+    await app.state.read_engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
@@ -61,8 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await app.state.rate_limiter.close()
-        await app.state.engine.dispose()
+        await shut_down(app)
 
     app = FastAPI(
         title="Entente",
@@ -76,14 +82,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings.database_url, echo=settings.log_sql)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_engine = (
+        create_engine(settings.database_url, echo=settings.log_sql, reads_only=True)
+        if app.state.engine.dialect.name == "postgresql"
+        else app.state.engine
+    )
+    app.state.read_sessionmaker = create_sessionmaker(app.state.read_engine)
     app.state.head_revision = expected_revision(settings.database_url)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
     openapi.install(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(health_router)
-    # Who may do this, then (for POST) whether it was done already.
-    access_checked = [Depends(access), Depends(idempotency, scope="function")]
+    # Who may do this (then, for a POST, whether it was done already: see StrictJsonRoute).
+    access_checked = [Depends(access)]
     for router in (
         councils_router,
         sessions_router,

@@ -20,8 +20,6 @@ from starlette.routing import Route
 
 from app.sessions.detail_sql import DETAIL_SQL, SUMMARY_FIELDS
 
-DETAIL = DETAIL_SQL.replace(":session_id", "$1")
-
 FIRST_PAGE = f"""
 SELECT coalesce(json_agg(json_build_object({SUMMARY_FIELDS}) ORDER BY s.start_date, s.id), '[]')::text
 FROM (SELECT * FROM council_session ORDER BY start_date, id LIMIT $1) s
@@ -31,7 +29,7 @@ JOIN council c ON c.id = s.council_id
 
 async def detail(request: Request) -> Response:
     async with request.app.state.pool.acquire() as connection:
-        body = await connection.fetchval(DETAIL, request.path_params["session_id"])
+        body = await connection.fetchval(DETAIL_SQL, request.path_params["session_id"])
     if body is None:
         return Response(b'{"status":404}', status_code=404, media_type="application/problem+json")
     return Response(body, media_type="application/json")

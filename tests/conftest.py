@@ -21,7 +21,7 @@ from app.auth.service import create_key
 from app.cli import alembic_config
 from app.config import Settings
 from app.db import write_intent
-from app.main import create_app
+from app.main import create_app, shut_down
 from app.models import Base
 
 PG_URL = os.environ.get("ENTENTE_TEST_DATABASE_URL", "")
@@ -72,7 +72,7 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     yield app
-    await app.state.engine.dispose()
+    await shut_down(app)
 
 
 async def _empty_tables(app: FastAPI) -> None:

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from app.auth.models import Scope
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 from tests.conftest import http_client, make_key
 
 ROOT = "http://testserver"
@@ -123,7 +123,7 @@ async def private_app(database_url: str, client: httpx.AsyncClient) -> AsyncIter
     """An app deployed with ENTENTE_PUBLIC_READ=false (`client` empties the tables after)."""
     app = create_app(Settings(database_url=database_url, public_read=False))
     yield app
-    await app.state.engine.dispose()
+    await shut_down(app)
 
 
 def refusals(

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from app.auth.models import Scope
 from app.cli import alembic_config
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 from tests.conftest import http_client, make_key
 
 SEED_PATH = Path(__file__).resolve().parent.parent / "app" / "data" / "ccqs.json"
@@ -219,7 +219,7 @@ async def empty_api(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.As
             async with http_client(app, token) as client:
                 yield client
         finally:
-            await app.state.engine.dispose()
+            await shut_down(app)
     finally:
         if scratch is not None:
             await psql(database_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 
 COUNCIL = {
     "slug": "ngc",
@@ -63,7 +63,7 @@ async def roomy_client(
         ) as roomy:
             yield roomy
     finally:
-        await app.state.engine.dispose()
+        await shut_down(app)
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -657,7 +657,7 @@ async def _probe(settings: Settings, path: str) -> httpx.Response:
         ) as client:
             response = await client.get(path)
     finally:
-        await app.state.engine.dispose()
+        await shut_down(app)
     _no_leak(response)
     return response
 

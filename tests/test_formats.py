@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 from tests.conftest import http_client
 
 ICS_ROLES = {"CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"}
@@ -379,14 +379,14 @@ async def test_a_cancelled_session_is_an_event_cancelled(
 async def cors_app(database_url: str) -> AsyncIterator[FastAPI]:
     app = create_app(Settings(database_url=database_url, cors_origins="https://app.example"))
     yield app
-    await app.state.engine.dispose()
+    await shut_down(app)
 
 
 @pytest.fixture
 async def no_cors_app(database_url: str) -> AsyncIterator[FastAPI]:
     app = create_app(Settings(database_url=database_url, cors_origins=""))
     yield app
-    await app.state.engine.dispose()
+    await shut_down(app)
 
 
 PREFLIGHT = {

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from app.auth.models import Scope
 from app.cli import alembic_config
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 from tests.conftest import SEED, http_client, make_key
 
 COUNCIL = {"slug": "ngc", "name": "N", "kind": "bilateral", "member_countries": ["NO", "DE"]}
@@ -121,7 +121,7 @@ async def small_import_app(database_url: str, client: httpx.AsyncClient) -> Asyn
         )
     )
     yield app
-    await app.state.engine.dispose()
+    await shut_down(app)
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -313,7 +313,7 @@ async def limited_app(database_url: str, client: httpx.AsyncClient) -> AsyncIter
     """An app with 5 requests a minute per key and 3 per anonymous address."""
     app = create_app(Settings(database_url=database_url, rate_limit=5, anonymous_rate_limit=3))
     yield app
-    await app.state.engine.dispose()
+    await shut_down(app)
 
 
 def assert_limited(response: httpx.Response, limit: int) -> None:

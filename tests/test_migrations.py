@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli import alembic_config
 from app.db import create_engine
+from app.main import shut_down
 from app.models import Base
 
 ROOT = "http://testserver"
@@ -85,7 +86,7 @@ async def test_downgrade_to_base_and_upgrade_again(
     alembic = config(database_url)
     revisions = list(ScriptDirectory.from_config(alembic).walk_revisions())  # head first
     # Nothing may hold a connection (and its locks) while tables are dropped.
-    await app.state.engine.dispose()
+    await shut_down(app)
     try:
         for revision in revisions:
             assert await current_revision(database_url) == revision.revision

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from app.auth.models import ApiKey, Scope
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 from app.middleware import JsonLogFormatter
 from tests.conftest import SEED, http_client, make_key
 from tests.test_auth import (
@@ -252,7 +252,7 @@ class TestAPI2BrokenAuthentication:
             async with client_at(app, "10.9.9.9", token) as legit:
                 assert (await legit.get("/councils")).status_code == 200
         finally:
-            await app.state.engine.dispose()
+            await shut_down(app)
 
 
 # ==================================================================== API3
@@ -464,7 +464,7 @@ class TestAPI4UnrestrictedResourceConsumption:
                 statuses = [(await anonymous.get("/countries")).status_code for _ in range(3)]
             assert statuses == [200, 200, 429]
         finally:
-            await app.state.engine.dispose()
+            await shut_down(app)
         assert (await client.get("/councils")).json()["items"] == []
 
     async def test_100k_character_strings_are_422(
@@ -501,7 +501,7 @@ class TestAPI4UnrestrictedResourceConsumption:
                 response = await roomy.get("/sessions", params={"q": long[:10_000]})
                 assert response.status_code == 422
         finally:
-            await app.state.engine.dispose()
+            await shut_down(app)
 
     @pytest.mark.parametrize(
         "body",
@@ -643,7 +643,7 @@ class TestAPI8SecurityMisconfiguration:
             ) as browser:
                 yield browser
         finally:
-            await app.state.engine.dispose()
+            await shut_down(app)
 
     async def test_a_refused_cors_preflight_is_a_problem(
         self, database_url: str, client: httpx.AsyncClient
@@ -899,7 +899,7 @@ async def served_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, 
         admin = await make_key(app, "served-admin", Scope.admin)
         writer = await make_key(app, "served-writer", Scope.write)
     finally:
-        await app.state.engine.dispose()
+        await shut_down(app)
     bad = f"ent_{admin.split('_')[1]}_{'B' * 43}"
     async with serving(folder, {"ENTENTE_DATABASE_URL": url}, 1) as (server,):
         async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=10) as http:

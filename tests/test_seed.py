@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from app.cli import load_dataset
 from app.config import Settings
-from app.main import create_app
+from app.main import create_app, shut_down
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = json.loads((REPO / "app" / "data" / "ccqs.json").read_text())
@@ -64,7 +64,7 @@ async def api(database_file: str) -> AsyncIterator[httpx.AsyncClient]:
         ) as client:
             yield client
     finally:
-        await app.state.engine.dispose()
+        await shut_down(app)
 
 
 async def everything(client: httpx.AsyncClient) -> dict[str, Any]:

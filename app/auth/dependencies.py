@@ -7,7 +7,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.models import SCOPE_RANK, ApiKey, Scope
 from app.auth.service import key_for_token
-from app.db import DbSession
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from app.journal.service import current_actor
 
@@ -23,7 +22,6 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="entente"'}
 
 async def current_key(
     request: Request,
-    db: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ApiKey | None:
     """The key presented, None when there is none; 401 for a bad one."""
@@ -33,7 +31,10 @@ async def current_key(
         return None
     if credentials is None:
         raise Unauthorized("Use `Authorization: Bearer <api key>`.", headers=CHALLENGE)
-    key = await key_for_token(db, credentials.credentials)
+    # A session of its own, opened only when a key is presented: anonymous reads (most of
+    # the traffic) need no database to be let in.
+    async with request.app.state.read_sessionmaker() as db:
+        key = await key_for_token(db, credentials.credentials)
     if key is None:
         # Wrong keys count against the client's address, so that guessing is throttled.
         await _limit(

@@ -11,10 +11,17 @@ from app.db import DbSession
 from app.http import StrictJsonRoute, json_response, problems
 from app.schemas import InputModel, Timestamp
 
+
+class KeyRoute(StrictJsonRoute):
+    # The answer to `POST /keys` holds the new key's secret: it must never be stored for
+    # replay, so these routes take no Idempotency-Key.
+    replays_posts = False
+
+
 router = APIRouter(
     prefix="/keys",
     tags=["keys"],
-    route_class=StrictJsonRoute,
+    route_class=KeyRoute,
     dependencies=[Depends(admin_access)],
 )
 

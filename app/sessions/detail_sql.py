@@ -3,6 +3,7 @@
 Nine small queries cost nine round trips and their Python; this one costs one. It gives
 exactly what the portable path in sessions/service.py gives (the suite runs every detail
 test on both databases), and the benchmark's baseline runs the same SQL on bare asyncpg.
+It is written for asyncpg (`$1`), which runs it directly (db.fetch_value).
 """
 
 TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -80,5 +81,5 @@ SELECT json_build_object({SUMMARY_FIELDS},
       ORDER BY ci.position), '[]') FROM citation ci JOIN source so ON so.id = ci.source_id
       WHERE ci.session_id = s.id)
 )::text
-FROM council_session s JOIN council c ON c.id = s.council_id WHERE s.id = :session_id
+FROM council_session s JOIN council c ON c.id = s.council_id WHERE s.id = $1
 """

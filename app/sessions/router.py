@@ -6,7 +6,7 @@ from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.router import CouncilId
-from app.db import DbSession
+from app.db import DbSession, read_session
 from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
@@ -284,7 +284,6 @@ async def create_session(request: Request, db: DbSession, body: SessionCreate) -
 )
 async def get_session(
     request: Request,
-    db: DbSession,
     session_id: Annotated[str, Path(description="The session's id.")],
 ) -> Response:
     """One session with its council, segments, participants (with the title each held
@@ -292,7 +291,8 @@ async def get_session(
     With `Accept: application/ld+json`, the same as a schema.org `Event`: `superEvent`
     the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
     agenda's topics."""
-    session = await service.get_session_detail(db, session_id)
+    async with read_session(request) as db:
+        session = await service.get_session_detail(db, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
         base_url = str(request.base_url).rstrip("/") + "/api/v1"
         response = resource_response(request, formats.linked_data(session, base_url=base_url))

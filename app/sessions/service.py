@@ -13,7 +13,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     tuple_,
     update,
 )
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import as_db_time, utcnow
+from app.db import as_db_time, fetch_value, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
@@ -280,14 +279,11 @@ DETAIL_QUERY = (
 )
 
 
-DETAIL_DOCUMENT = text(DETAIL_SQL)
-
-
 async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
     """The session with its council, segments, participants, agenda and sources: on
     PostgreSQL one query that builds the document, elsewhere a few small ones."""
     if db.get_bind().dialect.name == "postgresql":
-        document = await db.scalar(DETAIL_DOCUMENT, {"session_id": session_id})
+        document = await fetch_value(db, DETAIL_SQL, session_id)
         if document is None:
             raise NotFound(f"No session has the id '{session_id}'.")
         detail: dict[str, Any] = orjson.loads(document)
