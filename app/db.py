@@ -169,12 +169,14 @@ async def fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
         return (await connection.exec_driver_sql(sql, args)).scalar()
     assert isinstance(db.bind, AsyncEngine)
     pooled = await db.bind.raw_connection()
+    driver = pooled.driver_connection
+    assert driver is not None
     try:
-        return await pooled.driver_connection.fetchval(sql, *args)
+        return await driver.fetchval(sql, *args)
     except BaseException as error:
         # A query cut short (connection lost, task cancelled) may leave the connection in
         # an unknown state: close it rather than give it to the next request.
-        if not isinstance(error, asyncpg.PostgresError) or pooled.driver_connection.is_closed():
+        if not isinstance(error, asyncpg.PostgresError) or driver.is_closed():
             await greenlet_spawn(pooled.invalidate, error)
         raise
     finally:

@@ -1,5 +1,6 @@
 """JSON in and out: strict request bodies, and responses serialized once with orjson."""
 
+import hashlib
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -18,7 +19,6 @@ from app.errors import (
     ValidationFailed,
 )
 from app.idempotency.dependencies import idempotency, remember
-from app.journal.service import etag_of
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -65,24 +65,39 @@ def resource_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """One record, with its ETag; `304 Not Modified` when `If-None-Match` already has it."""
-    etag = etag_of(content)
+    return json_body_response(
+        request, orjson.dumps(content), status_code=status_code, headers=headers
+    )
+
+
+def json_body_response(
+    request: Request,
+    body: bytes,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A JSON body already serialized, with its ETag (etag_of's hash, of these bytes)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {**(headers or {}), "ETag": etag}
     if_none_match = request.headers.get("if-none-match")
     if request.method == "GET" and if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         if etag in tags or "*" in tags:
             return Response(status_code=304, headers={"ETag": etag})
-    return json_response(content, status_code=status_code, headers=headers)
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
-def page_response(request: Request, items: list[Any], next_cursor: str | None) -> Response:
+def page_response(request: Request, items: list[Any] | bytes, next_cursor: str | None) -> Response:
     """A list page: `{"items", "next_cursor"}`, and a `Link: rel="next"` header when there
-    is a next page."""
+    is a next page. `items` may come as the JSON array already (list_sessions_json)."""
     headers = {}
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url}>; rel="next"'
-    return resource_response(request, {"items": items, "next_cursor": next_cursor}, headers=headers)
+    items_json = items if isinstance(items, bytes) else orjson.dumps(items)
+    body = b'{"items":' + items_json + b',"next_cursor":' + orjson.dumps(next_cursor) + b"}"
+    return json_body_response(request, body, headers=headers)
 
 
 def created_response(request: Request, content: dict[str, Any]) -> Response:

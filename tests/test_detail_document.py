@@ -1,13 +1,22 @@
-"""On PostgreSQL the session detail is one SQL query building the JSON document; it must
-be exactly what the portable path (used on SQLite) builds, for every kind of session."""
+"""On PostgreSQL the session detail is one SQL query building the JSON document, and list
+pages have PostgreSQL write each summary; both must be exactly what the portable path
+(used on SQLite) builds, for every kind of session."""
 
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 
-from app.sessions.service import get_session_detail, portable_session_detail
+from app.pagination import PageRequest
+from app.sessions.service import (
+    SessionFilter,
+    get_session_detail,
+    list_sessions,
+    list_sessions_json,
+    portable_session_detail,
+)
 
 
 async def test_the_sql_document_equals_the_portable_one(
@@ -41,3 +50,13 @@ async def test_the_sql_document_equals_the_portable_one(
             assert await get_session_detail(db, session_id) == await portable_session_detail(
                 db, session_id
             )
+    # Three sessions, two a page: the first page has a next one, whatever the sort.
+    for sort in ("start_date", "-ordinal"):
+        page = PageRequest(limit=2, cursor=None, scope="test", secret=b"test")
+        async with app.state.sessionmaker() as db:
+            items_json, cursor_of_json = await list_sessions_json(
+                db, page=page, sort=sort, wanted=SessionFilter()
+            )
+            items, cursor = await list_sessions(db, page=page, sort=sort, wanted=SessionFilter())
+        assert orjson.loads(items_json) == items and len(items) == 2
+        assert cursor_of_json == cursor is not None

@@ -1,4 +1,5 @@
-"""The session detail as one PostgreSQL query that builds the whole JSON document.
+"""The session detail as one PostgreSQL query that builds the whole JSON document, and
+the session summary that list pages ask PostgreSQL to write for each row.
 
 Nine small queries cost nine round trips and their Python; this one costs one. It gives
 exactly what the portable path in sessions/service.py gives (the suite runs every detail
@@ -21,23 +22,32 @@ def sources(where: str) -> str:
     )
 
 
-TITLE = """coalesce(s.title, CASE WHEN s.ordinal IS NULL
-    THEN 'Session of the ' || coalesce(c.acronym, c.name) || ' on ' || s.start_date
-    ELSE s.ordinal || CASE WHEN s.ordinal % 100 BETWEEN 10 AND 20 THEN 'th'
-        WHEN s.ordinal % 10 = 1 THEN 'st' WHEN s.ordinal % 10 = 2 THEN 'nd'
-        WHEN s.ordinal % 10 = 3 THEN 'rd' ELSE 'th' END
-        || ' session of the ' || coalesce(c.acronym, c.name) END)"""
+def summary_fields(s: str, c: str) -> str:
+    """The fields of a session summary, for the session table under the name `s` and its
+    council under `c`."""
+    title = f"""coalesce({s}.title, CASE WHEN {s}.ordinal IS NULL
+        THEN 'Session of the ' || coalesce({c}.acronym, {c}.name) || ' on ' || {s}.start_date
+        ELSE {s}.ordinal || CASE WHEN {s}.ordinal % 100 BETWEEN 10 AND 20 THEN 'th'
+            WHEN {s}.ordinal % 10 = 1 THEN 'st' WHEN {s}.ordinal % 10 = 2 THEN 'nd'
+            WHEN {s}.ordinal % 10 = 3 THEN 'rd' ELSE 'th' END
+            || ' session of the ' || coalesce({c}.acronym, {c}.name) END)"""
+    return f"""
+    'id', {s}.id, 'council_id', {s}.council_id,
+    'council', json_build_object('id', {c}.id, 'slug', {c}.slug, 'acronym', {c}.acronym,
+                                 'name', {c}.name),
+    'ordinal', {s}.ordinal, 'title', {title},
+    'start_date', {s}.start_date, 'end_date', {s}.end_date, 'timezone', {s}.timezone,
+    'location', json_build_object('city', {s}.location_city, 'country', {s}.location_country,
+                                  'venue', {s}.location_venue),
+    'host_country', {s}.host_country, 'guest_countries', {s}.guest_countries,
+    'status', {s}.status, 'summary', {s}.summary,
+    'source_ids', {sources(f"ci.session_id = {s}.id")},
+    'created_at', {ts(f"{s}.created_at")}, 'updated_at', {ts(f"{s}.updated_at")}"""
 
-SUMMARY_FIELDS = f"""
-    'id', s.id, 'council_id', s.council_id,
-    'council', json_build_object('id', c.id, 'slug', c.slug, 'acronym', c.acronym, 'name', c.name),
-    'ordinal', s.ordinal, 'title', {TITLE},
-    'start_date', s.start_date, 'end_date', s.end_date, 'timezone', s.timezone,
-    'location', json_build_object('city', s.location_city, 'country', s.location_country,
-                                  'venue', s.location_venue),
-    'host_country', s.host_country, 'guest_countries', s.guest_countries, 'status', s.status,
-    'summary', s.summary, 'source_ids', {sources("ci.session_id = s.id")},
-    'created_at', {ts("s.created_at")}, 'updated_at', {ts("s.updated_at")}"""
+
+SUMMARY_FIELDS = summary_fields("s", "c")
+# One summary as JSON text, in a query on the tables under their own names (list pages).
+SUMMARY_DOCUMENT = f"json_build_object({summary_fields('council_session', 'council')})::text"
 
 DETAIL_SQL = f"""
 SELECT json_build_object({SUMMARY_FIELDS},

@@ -171,12 +171,13 @@ async def _sessions_in_format(
     person_id: str | None,
 ) -> Response:
     if chosen == "json":
+        items: list[dict[str, Any]] | bytes
         if person_id is not None:
             items, next_cursor = await service.person_sessions(
                 db, person_id=person_id, page=page, sort=sort, wanted=wanted
             )
         else:
-            items, next_cursor = await service.list_sessions(
+            items, next_cursor = await service.list_sessions_json(
                 db, page=page, sort=sort, wanted=wanted
             )
         return page_response(request, items, next_cursor)

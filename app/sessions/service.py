@@ -11,6 +11,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -29,7 +30,7 @@ from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
 from app.search.service import delete_terms, has_words, index_sessions
-from app.sessions.detail_sql import DETAIL_SQL
+from app.sessions.detail_sql import DETAIL_SQL, SUMMARY_DOCUMENT
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -138,6 +139,29 @@ async def list_sessions(
     rows, next_cursor = page.cut(rows, keyset, key_of)
     citations = await cited_source_ids(db, entity="session", record_ids=[r.id for r in rows])
     return [summary_json(r, citations.get(r.id, [])) for r in rows], next_cursor
+
+
+async def list_sessions_json(
+    db: AsyncSession, *, page: PageRequest, sort: str, wanted: "SessionFilter"
+) -> tuple[bytes, str | None]:
+    """The page list_sessions gives, as the JSON array of its items. On PostgreSQL each row
+    comes with its summary written by the database (detail_sql.py), which Python only
+    joins: building fifty summaries in Python, and their citations in a second query,
+    cost more than the query itself (bench/NOTES.md)."""
+    if db.get_bind().dialect.name != "postgresql":
+        items, next_cursor = await list_sessions(db, page=page, sort=sort, wanted=wanted)
+        return orjson.dumps(items), next_cursor
+    conditions = await session_conditions(db, wanted)
+    keyset, key_of = SORTS[sort]
+    query: AnySelect = (
+        select(S.id, S.start_date, S.ordinal, literal_column(SUMMARY_DOCUMENT).label("document"))
+        .join(Council, Council.id == S.council_id)
+        .where(*conditions)
+    )
+    rows, next_cursor = page.cut(
+        (await db.execute(page.select(query, keyset))).all(), keyset, key_of
+    )
+    return b"[" + b",".join(row.document.encode() for row in rows) + b"]", next_cursor
 
 
 async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[dict[str, Any]]:
