@@ -144,12 +144,20 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def read_session(request: Request) -> AsyncSession:
+    """A session for a read, opened by the route itself (`async with read_session(request)
+    as db`). The hottest reads use it instead of DbSession: a generator dependency costs
+    FastAPI more per request than the query it serves (bench/NOTES.md)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    return sessionmaker()
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler succeeds, rolled back
     otherwise. Services flush; only this dependency commits."""
     if request.method in READ_METHODS:
         # Nothing to commit: the session begins on first use and closing it ends that.
-        async with request.app.state.read_sessionmaker() as db:
+        async with read_session(request) as db:
             yield db
         return
     async with request.app.state.sessionmaker() as db, db.begin():
@@ -181,14 +189,6 @@ async def fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
         raise
     finally:
         await greenlet_spawn(pooled.close)
-
-
-def read_session(request: Request) -> AsyncSession:
-    """A session for a read, opened by the route itself (`async with read_session(request)
-    as db`). The hottest reads use it instead of DbSession: a generator dependency costs
-    FastAPI more per request than the query it serves (bench/NOTES.md)."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
-    return sessionmaker()
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201

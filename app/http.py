@@ -1,6 +1,5 @@
 """JSON in and out: strict request bodies, and responses serialized once with orjson."""
 
-import hashlib
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.idempotency.dependencies import idempotency, remember
+from app.journal.service import etag_of_body
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -77,8 +77,8 @@ def json_body_response(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """A JSON body already serialized, with its ETag (etag_of's hash, of these bytes)."""
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    """A JSON body already serialized, with its ETag."""
+    etag = etag_of_body(body)
     headers = {**(headers or {}), "ETag": etag}
     if_none_match = request.headers.get("if-none-match")
     if request.method == "GET" and if_none_match is not None:

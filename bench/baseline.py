@@ -99,28 +99,22 @@ async def create_session(request: Request) -> Response:
     return created(request.url.path, session_id)
 
 
-async def create_participant(request: Request) -> Response:
-    body = orjson.loads(await request.body())
+async def insert_one(request: Request, statement: str, *values: str) -> Response:
+    """Insert one record of the session in the path, its id first: 201 with its Location."""
     record_id = new_id()
     async with request.app.state.pool.acquire() as connection:
-        await connection.execute(
-            INSERT_PARTICIPANT,
-            record_id,
-            request.path_params["session_id"],
-            body["person_id"],
-            body["delegation"],
-        )
+        await connection.execute(statement, record_id, request.path_params["session_id"], *values)
     return created(request.url.path, record_id)
+
+
+async def create_participant(request: Request) -> Response:
+    body = orjson.loads(await request.body())
+    return await insert_one(request, INSERT_PARTICIPANT, body["person_id"], body["delegation"])
 
 
 async def create_agenda_item(request: Request) -> Response:
     body = orjson.loads(await request.body())
-    record_id = new_id()
-    async with request.app.state.pool.acquire() as connection:
-        await connection.execute(
-            INSERT_AGENDA_ITEM, record_id, request.path_params["session_id"], body["topic_id"]
-        )
-    return created(request.url.path, record_id)
+    return await insert_one(request, INSERT_AGENDA_ITEM, body["topic_id"])
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db import DbSession
 from app.errors import AppError, Conflict, ValidationFailed
 from app.idempotency.models import IdempotencyRecord
-from app.journal.service import current_actor
+from app.journal.service import current_actor, etag_of_body
 
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")
 IN_PROGRESS = 0
@@ -38,8 +38,7 @@ class Replay(AppError):
 
     def response(self) -> Response:
         # The stored body is the JSON whose hash the first answer's ETag was.
-        etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
-        headers = {"Idempotent-Replayed": "true", "ETag": etag}
+        headers = {"Idempotent-Replayed": "true", "ETag": etag_of_body(self.body)}
         if self.location:
             headers["Location"] = self.location
         return Response(

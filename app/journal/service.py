@@ -50,7 +50,12 @@ class Note:
 
 def etag_of(content: Any) -> str:
     """The strong ETag of a representation: a hash of its JSON."""
-    return '"' + hashlib.sha256(orjson.dumps(content)).hexdigest()[:32] + '"'
+    return etag_of_body(orjson.dumps(content))
+
+
+def etag_of_body(body: bytes) -> str:
+    """The strong ETag of a JSON body as sent (the same as etag_of its content)."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def check_if_match(current: dict[str, Any], if_match: str | None) -> None:
