@@ -1,6 +1,6 @@
-"""On PostgreSQL the session detail is one SQL query building the JSON document, and list
-pages have PostgreSQL write each summary; both must be exactly what the portable path
-(used on SQLite) builds, for every kind of session."""
+"""On PostgreSQL the session detail and persons are SQL queries building the JSON
+document, and session list pages have PostgreSQL write each summary; all must be exactly
+what the portable path (used on SQLite) builds, for every kind of record."""
 
 from typing import Any
 
@@ -8,8 +8,11 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.pagination import PageRequest
+from app.people.models import Person
+from app.people.service import get_person, list_persons, portable_person
 from app.sessions.service import (
     SessionFilter,
     get_session_detail,
@@ -60,3 +63,58 @@ async def test_the_sql_document_equals_the_portable_one(
             items, cursor = await list_sessions(db, page=page, sort=sort, wanted=SessionFilter())
         assert orjson.loads(items_json) == items and len(items) == 2
         assert cursor_of_json == cursor is not None
+
+
+async def test_the_sql_person_equals_the_portable_one(
+    client: httpx.AsyncClient, app: FastAPI, ccqs: dict[str, Any]
+) -> None:
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("the one-query document is PostgreSQL's")
+    source = (await client.post("/sources", json={"url": "https://example.org/a"})).json()
+    other = (await client.post("/sources", json={"url": "https://example.org/b"})).json()
+    person = (
+        await client.post(
+            "/persons",
+            json={
+                "name": "Sergueï Lavrov",
+                "nationality": "RU",
+                "other_names": [
+                    {"name": "Сергей Лавров", "lang": "ru"},
+                    {"name": "Sergey Lavrov", "note": "English"},
+                ],
+                "identifiers": [{"scheme": "wikidata", "identifier": "Q80137"}],
+                "source_ids": [other["id"], source["id"]],
+            },
+        )
+    ).json()
+    for start_date, sources in (("2004-03-09", [source["id"]]), (None, []), ("1992", [])):
+        response = await client.post(
+            f"/persons/{person['id']}/offices",
+            json={
+                "title": "Minister of Foreign Affairs",
+                "names": {"fr": "Ministre des Affaires étrangères"},
+                "role": "foreign_minister",
+                "country": "RU",
+                "start_date": start_date,
+                "source_ids": sources,
+            },
+        )
+        assert response.status_code == 201, response.text
+    bare = (await client.post("/persons", json={"name": "Jean Dupont"})).json()
+    for person_id in (person["id"], bare["id"]):
+        async with app.state.sessionmaker() as db:
+            assert await get_person(db, person_id) == await portable_person(db, person_id)
+    # A page, with and without a query, is the persons in the order the list gives.
+    expected_first_page: list[dict[str, Any]] = []
+    for q in ("lavrov", None):
+        page = PageRequest(limit=3, cursor=None, scope="test", secret=b"test")
+        async with app.state.sessionmaker() as db:
+            items, _ = await list_persons(db, page=page, q=q)
+            expected = []
+            for item in orjson.loads(items):
+                expected.append(await portable_person(db, item["id"]))
+        expected_first_page = expected
+        assert orjson.loads(items) == expected and expected
+    async with app.state.sessionmaker() as db:
+        by_name = await db.scalars(select(Person.id).order_by(Person.name, Person.id).limit(3))
+    assert [item["id"] for item in expected_first_page] == list(by_name)

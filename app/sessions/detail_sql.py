@@ -7,19 +7,7 @@ test on both databases), and the benchmark's baseline runs the same SQL on bare 
 It is written for asyncpg (`$1`), which runs it directly (db.fetch_value).
 """
 
-TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
-def ts(column: str) -> str:
-    """A timestamp as the API writes it: UTC, microseconds, `Z`."""
-    return TIMESTAMP.format(column)
-
-
-def sources(where: str) -> str:
-    return (
-        "(SELECT coalesce(json_agg(ci.source_id ORDER BY ci.position), '[]') "
-        f"FROM citation ci WHERE {where})"
-    )
+from app.json_sql import cited_sources, source_ids, ts
 
 
 def summary_fields(s: str, c: str) -> str:
@@ -41,7 +29,7 @@ def summary_fields(s: str, c: str) -> str:
                                   'venue', {s}.location_venue),
     'host_country', {s}.host_country, 'guest_countries', {s}.guest_countries,
     'status', {s}.status, 'summary', {s}.summary,
-    'source_ids', {sources(f"ci.session_id = {s}.id")},
+    'source_ids', {source_ids(f"ci.session_id = {s}.id")},
     'created_at', {ts(f"{s}.created_at")}, 'updated_at', {ts(f"{s}.updated_at")}"""
 
 
@@ -66,7 +54,7 @@ SELECT json_build_object({SUMMARY_FIELDS},
       'segment_ids', (SELECT coalesce(json_agg(sp.segment_id ORDER BY g2.position), '[]')
                       FROM segment_participant sp JOIN segment g2 ON g2.id = sp.segment_id
                       WHERE sp.participation_id = p.id),
-      'note', p.note, 'source_ids', {sources("ci.participation_id = p.id")},
+      'note', p.note, 'source_ids', {source_ids("ci.participation_id = p.id")},
       'created_at', {ts("p.created_at")}, 'updated_at', {ts("p.updated_at")})
       ORDER BY p.id), '[]')
     FROM participation p JOIN person pe ON pe.id = p.person_id
@@ -75,7 +63,7 @@ SELECT json_build_object({SUMMARY_FIELDS},
       'id', a.id, 'session_id', a.session_id, 'topic_id', a.topic_id,
       'topic', json_build_object('id', t.id, 'slug', t.slug, 'name', t.name, 'names', t.names),
       'position', a.position, 'title', a.title, 'note', a.note,
-      'source_ids', {sources("ci.agenda_item_id = a.id")},
+      'source_ids', {source_ids("ci.agenda_item_id = a.id")},
       'created_at', {ts("a.created_at")}, 'updated_at', {ts("a.updated_at")})
       ORDER BY a.position), '[]')
     FROM agenda_item a JOIN topic t ON t.id = a.topic_id WHERE a.session_id = s.id),
@@ -84,12 +72,7 @@ SELECT json_build_object({SUMMARY_FIELDS},
       ORDER BY o2.start_date DESC, o2.id DESC LIMIT 1),
   'next_session_id', (SELECT o2.id FROM council_session o2 WHERE o2.council_id = s.council_id
       AND (o2.start_date, o2.id) > (s.start_date, s.id) ORDER BY o2.start_date, o2.id LIMIT 1),
-  'sources', (SELECT coalesce(json_agg(json_build_object(
-      'id', so.id, 'url', so.url, 'title', so.title, 'publisher', so.publisher,
-      'language', so.language, 'published_on', so.published_on, 'online_on', so.online_on,
-      'note', so.note, 'created_at', {ts("so.created_at")}, 'updated_at', {ts("so.updated_at")})
-      ORDER BY ci.position), '[]') FROM citation ci JOIN source so ON so.id = ci.source_id
-      WHERE ci.session_id = s.id)
+  'sources', {cited_sources("ci.session_id = s.id")}
 )::text
 FROM council_session s JOIN council c ON c.id = s.council_id WHERE s.id = $1
 """

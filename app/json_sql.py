@@ -1,0 +1,28 @@
+"""Fragments of the JSON documents that PostgreSQL writes for the hot reads (session
+detail and summaries, persons): each must give exactly what the portable Python path
+gives, so the fragments that several documents share are written once, here."""
+
+TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def ts(column: str) -> str:
+    """A timestamp as the API writes it: UTC, microseconds, `Z`."""
+    return TIMESTAMP.format(column)
+
+
+def source_ids(where: str) -> str:
+    """The ids of the sources a record cites, in order (`ci` is the citation)."""
+    return (
+        "(SELECT coalesce(json_agg(ci.source_id ORDER BY ci.position), '[]') "
+        f"FROM citation ci WHERE {where})"
+    )
+
+
+def cited_sources(where: str) -> str:
+    """The sources a record cites, whole and in order (`ci` is the citation)."""
+    return f"""(SELECT coalesce(json_agg(json_build_object(
+      'id', so.id, 'url', so.url, 'title', so.title, 'publisher', so.publisher,
+      'language', so.language, 'published_on', so.published_on, 'online_on', so.online_on,
+      'note', so.note, 'created_at', {ts("so.created_at")}, 'updated_at', {ts("so.updated_at")})
+      ORDER BY ci.position), '[]') FROM citation ci JOIN source so ON so.id = ci.source_id
+      WHERE {where})"""
