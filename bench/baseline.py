@@ -117,10 +117,16 @@ async def create_agenda_item(request: Request) -> Response:
     return await insert_one(request, INSERT_AGENDA_ITEM, body["topic_id"])
 
 
+async def keep_as_is(_: asyncpg.Connection) -> None:
+    """Each request runs its statements to the end: nothing to reset."""
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     url = os.environ["ENTENTE_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
-    app.state.pool = await asyncpg.create_pool(url, min_size=2, max_size=10)
+    # No reset query when a connection is returned, as Entente's read pool has none: the
+    # floor pays for the request's own statements only.
+    app.state.pool = await asyncpg.create_pool(url, min_size=2, max_size=10, reset=keep_as_is)
     yield
     await app.state.pool.close()
 

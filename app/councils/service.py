@@ -15,7 +15,7 @@ from app.schemas import changes, reject_nulls, rfc3339
 from app.search.service import delete_terms, index_council, index_sessions, list_records
 from app.sessions.models import CouncilSession
 from app.sessions.service import delete_session
-from app.sources.service import cited_source_ids, set_citations, sources_by_id
+from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
 
 
 async def find_council_id(db: AsyncSession, council: str) -> str | None:
@@ -117,7 +117,7 @@ async def create_council(db: AsyncSession, *, data: CouncilCreate) -> dict[str, 
     db.add(council)
     await db.flush()
     await _set_members(db, council.id, data.member_countries)
-    await set_citations(db, entity="council", record_id=council.id, source_ids=data.source_ids)
+    await cite(db, entity="council", record_id=council.id, source_ids=data.source_ids)
     await index_council(db, council.id)
     return await journal.after_create(db, "council", council.id, get_council)
 

@@ -32,7 +32,7 @@ from app.people.schemas import (
 from app.schemas import changes, reject_nulls, rfc3339
 from app.search.service import delete_terms, index_person, list_records
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
-from app.sources.service import cited_source_ids, set_citations, sources_by_id
+from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
 from app.types import partial_date_bounds
 
 # ---------------------------------------------------------------- offices
@@ -131,7 +131,7 @@ async def create_office(db: AsyncSession, *, person_id: str, data: OfficeCreate)
     office = Office(person_id=person_id, **data.model_dump(exclude={"source_ids"}))
     db.add(office)
     await db.flush()
-    await set_citations(db, entity="office", record_id=office.id, source_ids=data.source_ids)
+    await cite(db, entity="office", record_id=office.id, source_ids=data.source_ids)
     await rederive_offices(db, person_id=person_id)
     await touch(db, Person, person_id)
     return await journal.after_create(db, "office", office.id, _office_reader(person_id))
@@ -338,7 +338,7 @@ async def create_person(db: AsyncSession, *, data: PersonCreate) -> dict[str, An
     db.add(person)
     await db.flush()
     await _set_names_and_identifiers(db, person.id, data)
-    await set_citations(db, entity="person", record_id=person.id, source_ids=data.source_ids)
+    await cite(db, entity="person", record_id=person.id, source_ids=data.source_ids)
     await index_person(db, person.id)
     return await journal.after_create(db, "person", person.id, get_person)
 
@@ -518,6 +518,10 @@ async def _set_segments(db: AsyncSession, participation_id: str, segment_ids: li
     await db.execute(
         delete(SegmentParticipant).where(SegmentParticipant.participation_id == participation_id)
     )
+    await _add_segments(db, participation_id, segment_ids)
+
+
+async def _add_segments(db: AsyncSession, participation_id: str, segment_ids: list[str]) -> None:
     if segment_ids:
         await db.execute(
             insert(SegmentParticipant),
@@ -570,10 +574,8 @@ async def create_participation(
     )
     db.add(participation)
     await db.flush()
-    await _set_segments(db, participation.id, data.segment_ids)
-    await set_citations(
-        db, entity="participation", record_id=participation.id, source_ids=data.source_ids
-    )
+    await _add_segments(db, participation.id, data.segment_ids)
+    await cite(db, entity="participation", record_id=participation.id, source_ids=data.source_ids)
     await touch(db, CouncilSession, session.id)
     return await journal.after_create(
         db, "participation", participation.id, _participation_reader(session.id)

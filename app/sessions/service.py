@@ -39,7 +39,7 @@ from app.sessions.models import (
     SessionStatus,
 )
 from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate, ordinal_title
-from app.sources.service import cited_source_ids, set_citations, sources_by_id
+from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
 from app.topics.models import AgendaItem, Topic
 from app.topics.service import agenda_json, find_topic_id, sessions_with_topic
 
@@ -354,11 +354,13 @@ def _check_segment_dates(segments: Sequence[SegmentInput], start: date, end: dat
 
 
 async def _set_segments(
-    db: AsyncSession, session_id: str, segments: Sequence[SegmentInput]
+    db: AsyncSession, session_id: str, segments: Sequence[SegmentInput], *, created: bool = False
 ) -> None:
     """Replace a session's segments; those listed with an existing id keep it, and their
-    participants with it."""
-    existing = set(await db.scalars(select(Segment.id).where(Segment.session_id == session_id)))
+    participants with it. A session `created` in this request has none to replace."""
+    existing: set[str] = set()
+    if not created:
+        existing = set(await db.scalars(select(Segment.id).where(Segment.session_id == session_id)))
     unknown = [
         (f"/segments/{i}/id", f"The session has no segment with the id '{s.id}'.")
         for i, s in enumerate(segments)
@@ -379,18 +381,22 @@ async def _set_segments(
     ]
     if unknown:
         raise ValidationFailed("Some segments are invalid.", errors=unknown)
-    kept = {s.id for s in segments if s.id is not None}
-    await db.execute(
-        delete(Segment).where(Segment.session_id == session_id, Segment.id.notin_(kept))
-    )
-    # Keys may move between kept segments; clear them first so none collides mid-way.
-    await db.execute(update(Segment).where(Segment.id.in_(kept)).values(key=None))
+    if existing:
+        kept = {s.id for s in segments if s.id is not None}
+        await db.execute(
+            delete(Segment).where(Segment.session_id == session_id, Segment.id.notin_(kept))
+        )
+        # Keys may move between kept segments; clear them first so none collides mid-way.
+        await db.execute(update(Segment).where(Segment.id.in_(kept)).values(key=None))
+    added = []
     for position, segment in enumerate(segments):
         values = segment.model_dump(exclude={"id"}) | {"position": position}
         if segment.id is None:
-            await db.execute(insert(Segment).values(id=new_id(), session_id=session_id, **values))
+            added.append({"id": new_id(), "session_id": session_id, **values})
         else:
             await db.execute(update(Segment).where(Segment.id == segment.id).values(**values))
+    if added:
+        await db.execute(insert(Segment), added)
 
 
 async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
@@ -422,8 +428,8 @@ async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, 
     )
     db.add(session)
     await db.flush()
-    await _set_segments(db, session.id, data.segments)
-    await set_citations(db, entity="session", record_id=session.id, source_ids=data.source_ids)
+    await _set_segments(db, session.id, data.segments, created=True)
+    await cite(db, entity="session", record_id=session.id, source_ids=data.source_ids)
     await index_sessions(db, [session.id])
     return await journal.after_create(db, "session", session.id, get_session_detail)
 

@@ -104,6 +104,36 @@ async def delete_source(
 # Citations: every citing record stores its source ids in order, through `citation`.
 
 
+async def cite(
+    db: AsyncSession,
+    *,
+    entity: str,
+    record_id: str,
+    source_ids: Sequence[str],
+    pointer: str = "/source_ids",
+) -> None:
+    """Record the sources a new record cites (it cites none yet), refusing ids that name
+    no source (422)."""
+    wanted = list(dict.fromkeys(source_ids))
+    if not wanted:
+        return
+    found = set(await db.scalars(select(Source.id).where(Source.id.in_(wanted))))
+    missing = [
+        (f"{pointer}/{i}", f"No source has the id '{sid}'.")
+        for i, sid in enumerate(source_ids)
+        if sid not in found
+    ]
+    if missing:
+        raise ValidationFailed("Some cited sources do not exist.", errors=missing)
+    await db.execute(
+        insert(Citation),
+        [
+            {"source_id": sid, "position": i, f"{entity}_id": record_id}
+            for i, sid in enumerate(wanted)
+        ],
+    )
+
+
 async def set_citations(
     db: AsyncSession,
     *,
@@ -113,26 +143,9 @@ async def set_citations(
     pointer: str = "/source_ids",
 ) -> None:
     """Replace the sources a record cites, refusing ids that name no source (422)."""
-    wanted = list(dict.fromkeys(source_ids))
-    if wanted:
-        found = set(await db.scalars(select(Source.id).where(Source.id.in_(wanted))))
-        missing = [
-            (f"{pointer}/{i}", f"No source has the id '{sid}'.")
-            for i, sid in enumerate(source_ids)
-            if sid not in found
-        ]
-        if missing:
-            raise ValidationFailed("Some cited sources do not exist.", errors=missing)
     column = getattr(Citation, f"{entity}_id")
     await db.execute(delete(Citation).where(column == record_id))
-    if wanted:
-        await db.execute(
-            insert(Citation),
-            [
-                {"source_id": sid, "position": i, f"{entity}_id": record_id}
-                for i, sid in enumerate(wanted)
-            ],
-        )
+    await cite(db, entity=entity, record_id=record_id, source_ids=source_ids, pointer=pointer)
 
 
 async def cited_source_ids(

@@ -12,7 +12,7 @@ from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
 from app.search.service import delete_terms, index_sessions, index_topic, list_records
 from app.sessions.models import CouncilSession
-from app.sources.service import cited_source_ids, set_citations
+from app.sources.service import cite, cited_source_ids, set_citations
 from app.topics.models import AgendaItem, Topic
 from app.topics.schemas import AgendaItemCreate, AgendaItemUpdate, TopicCreate, TopicUpdate
 
@@ -334,9 +334,8 @@ async def create_agenda_item(
         session_id=session_id, topic_id=topic_id, position=0, title=data.title, note=data.note
     )
     db.add(item)
-    await db.flush()
-    await _place(db, session_id, item, data.position)
-    await set_citations(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
+    await _place(db, session_id, item, data.position)  # inserted at its place, not moved there
+    await cite(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
     await index_sessions(db, [session_id])
     await touch(db, CouncilSession, session_id)
     return await journal.after_create(db, "agenda_item", item.id, _item_reader(session_id))
