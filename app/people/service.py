@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, Label, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -12,8 +12,8 @@ from app.councils.models import CouncilMember
 from app.db import ensure_free, fetch_value, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
-from app.pagination import Keyset, PageRequest, SortKey
-from app.people.document_sql import PERSON_SQL, PERSONS_SQL
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey
+from app.people.document_sql import PERSON_DOCUMENT, PERSON_SQL
 from app.people.models import (
     Office,
     Participation,
@@ -30,7 +30,7 @@ from app.people.schemas import (
     PersonUpdate,
 )
 from app.schemas import changes, reject_nulls, rfc3339
-from app.search.service import delete_terms, index_person, list_records
+from app.search.service import delete_terms, index_person, list_records, ranked
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
 from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
 from app.types import partial_date_bounds
@@ -239,24 +239,33 @@ async def list_persons(
     council_id: str | None = None,
 ) -> tuple[bytes, str | None]:
     """A page of persons by name, as the JSON array of its items; with `q`, the best
-    matches first (see app/search)."""
-    stmt = select(Person)
+    matches first (see app/search). On PostgreSQL each row comes with its document
+    written by the database (people/document_sql.py), which Python only joins."""
+    conditions: list[ColumnElement[bool]] = []
     if nationalities:
-        stmt = stmt.where(Person.nationality.in_(nationalities))
+        conditions.append(Person.nationality.in_(nationalities))
     if council_id is not None:
         attended = (
             select(Participation.person_id)
             .join(CouncilSession, CouncilSession.id == Participation.session_id)
             .where(CouncilSession.council_id == council_id)
         )
-        stmt = stmt.where(Person.id.in_(attended))
-    persons, next_cursor = await list_records(
-        db, page=page, stmt=stmt, entity="person", order=(Person.name, Person.id), q=q
+        conditions.append(Person.id.in_(attended))
+    order = (Person.name, Person.id)
+    if db.get_bind().dialect.name != "postgresql":
+        persons, next_cursor = await list_records(
+            db, page=page, stmt=select(Person).where(*conditions), entity="person", order=order, q=q
+        )
+        return orjson.dumps(await _persons_json(db, persons)), next_cursor
+    document: Label[str] = literal_column(PERSON_DOCUMENT).label("document")
+    stmt: AnySelect = select(Person.name, Person.id, document).where(*conditions)
+    query, keyset = ranked(stmt, entity="person", order=order, q=q)
+    rows, next_cursor = page.cut(
+        (await db.execute(page.select(query, keyset))).all(),
+        keyset,
+        lambda row: [*([row.rank] if q else []), row.name, row.id],
     )
-    if db.get_bind().dialect.name == "postgresql":
-        items = await fetch_value(db, PERSONS_SQL, [p.id for p in persons])
-        return items.encode(), next_cursor
-    return orjson.dumps(await _persons_json(db, persons)), next_cursor
+    return b"[" + b",".join(row.document.encode() for row in rows) + b"]", next_cursor
 
 
 async def require_person(db: AsyncSession, person_id: str) -> Person:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.councils.models import Council
 from app.errors import ValidationFailed
-from app.pagination import Keyset, PageRequest, SortKey
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey
 from app.people.models import Person, PersonOtherName
 from app.search.models import SearchTerm
 from app.search.normalize import prefix_upper_bound, search_words
@@ -179,6 +179,21 @@ async def rebuild_index(db: AsyncSession, *, only_if_empty: bool = False) -> boo
     return True
 
 
+def ranked(
+    stmt: AnySelect, *, entity: str, order: Sequence[InstrumentedAttribute[Any]], q: str | None
+) -> tuple[AnySelect, Keyset]:
+    """`stmt` in `order` (whose last column is unique), or, with a query, only the records
+    matching it, best first (a column `rank`) and then in `order`; with the keyset of
+    that order."""
+    if q is None:
+        return stmt, Keyset([SortKey(column) for column in order])
+    found = matches(q, [entity])
+    rank = (-found.c.score).label("rank")
+    model = order[-1].class_
+    keyset = Keyset([SortKey(rank), *(SortKey(column) for column in order)])
+    return stmt.add_columns(rank).join(found, found.c.record_id == model.id), keyset
+
+
 async def list_records(
     db: AsyncSession,
     *,
@@ -188,20 +203,11 @@ async def list_records(
     order: Sequence[InstrumentedAttribute[Any]],
     q: str | None,
 ) -> tuple[list[Any], str | None]:
-    """A page of ORM records of `stmt` in `order` (whose last column is unique), or, with a
-    query, of those matching it, best first and then in `order`."""
-    if q is None:
-        keyset = Keyset([SortKey(column) for column in order])
-        rows = (await db.scalars(page.select(stmt, keyset))).all()
-        rows, next_cursor = page.cut(rows, keyset, lambda r: [getattr(r, c.key) for c in order])
-        return list(rows), next_cursor
-    found = matches(q, [entity])
-    rank = (-found.c.score).label("rank")
-    keyset = Keyset([SortKey(rank), *(SortKey(column) for column in order)])
-    model = order[-1].class_
-    stmt = stmt.add_columns(rank).join(found, found.c.record_id == model.id)
-    pairs = (await db.execute(page.select(stmt, keyset))).all()
-    pairs, next_cursor = page.cut(
-        pairs, keyset, lambda r: [r.rank, *(getattr(r[0], c.key) for c in order)]
+    """A page of the ORM records `stmt` selects, ranked (see `ranked`)."""
+    query, keyset = ranked(stmt, entity=entity, order=order, q=q)
+    rows, next_cursor = page.cut(
+        (await db.execute(page.select(query, keyset))).all(),
+        keyset,
+        lambda row: [*([row.rank] if q else []), *(getattr(row[0], c.key) for c in order)],
     )
-    return [pair[0] for pair in pairs], next_cursor
+    return [row[0] for row in rows], next_cursor
