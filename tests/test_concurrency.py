@@ -101,3 +101,25 @@ async def test_one_person_takes_part_in_a_session_once(client: httpx.AsyncClient
     assert [p["id"] for p in participants] == [winner.json()["id"]]
     audit = (await client.get("/audit", params={"entity": "participation"})).json()["items"]
     assert [(e["action"], e["entity_id"]) for e in audit] == [("create", winner.json()["id"])]
+
+
+async def test_agenda_items_added_at_once_each_get_a_place(client: httpx.AsyncClient) -> None:
+    """Additions to one agenda meet on the session: each is answered 201 and the agenda is
+    numbered 1..n without a gap or a repeat, and every topic finds the session."""
+    await created(client, "/councils", COUNCIL)
+    session = await created(client, "/sessions", {"council_id": "ngc", "start_date": "2007-02-21"})
+    topics = [
+        await created(client, "/topics", {"slug": f"topic-{n}", "name": f"Subject{n} matters"})
+        for n in range(10)
+    ]
+    path = f"/sessions/{session['id']}/agenda"
+    responses = await all_at_once(
+        client, [client.post(path, json={"topic_id": topic["id"]}) for topic in topics]
+    )
+    assert statuses(responses) == {201: len(topics)}, [r.text for r in responses]
+    agenda = (await client.get(path)).json()["items"]
+    assert [item["position"] for item in agenda] == list(range(1, len(topics) + 1))
+    assert {item["topic_id"] for item in agenda} == {topic["id"] for topic in topics}
+    for n in range(10):
+        found = (await client.get("/sessions", params={"q": f"subject{n}"})).json()["items"]
+        assert [s["id"] for s in found] == [session["id"]], n

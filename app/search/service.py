@@ -16,6 +16,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -106,9 +107,35 @@ async def index_sessions(db: AsyncSession, session_ids: Iterable[str]) -> None:
             .where(AgendaItem.session_id == session_id)
         )
         for item_title, note, topic_name, topic_names in agenda:
-            texts += [(item_title, TEXT), (note, TEXT), (topic_name, TEXT)]
-            texts += [(name, TEXT) for name in topic_names.values()]
+            texts += [
+                (text, TEXT) for text in agenda_texts(item_title, note, topic_name, topic_names)
+            ]
         await _set_terms(db, "session", session_id, texts)
+
+
+def agenda_texts(
+    title: str | None, note: str | None, topic_name: str, topic_names: dict[str, str]
+) -> list[str | None]:
+    """What an agenda item adds to its session's text: its title and note, and its
+    topic's names in every language."""
+    return [title, note, topic_name, *topic_names.values()]
+
+
+async def add_session_texts(db: AsyncSession, session_id: str, texts: Iterable[str | None]) -> None:
+    """Index text added to a session (an agenda item): its words join the session's terms
+    with the weight of TEXT, the lowest, so that a word the session has already keeps its
+    own weight. One statement, where index_sessions reads the whole session again."""
+    terms = {word[:100] for text in texts for word in search_words(text or "")}
+    if not terms:
+        return
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    await db.execute(
+        dialect.insert(SearchTerm).on_conflict_do_nothing(),
+        [
+            {"entity": "session", "record_id": session_id, "term": term, "weight": TEXT}
+            for term in terms
+        ],
+    )
 
 
 def query_words(q: str) -> list[str]:

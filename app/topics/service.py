@@ -10,7 +10,14 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
-from app.search.service import delete_terms, index_sessions, index_topic, list_records
+from app.search.service import (
+    add_session_texts,
+    agenda_texts,
+    delete_terms,
+    index_sessions,
+    index_topic,
+    list_records,
+)
 from app.sessions.models import CouncilSession
 from app.sources.service import cite, cited_source_ids, set_citations
 from app.topics.models import AgendaItem, Topic
@@ -283,14 +290,14 @@ async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> di
     return found[0]
 
 
-async def _agenda_topic_id(db: AsyncSession, topic: str) -> str:
-    topic_id = await find_topic_id(db, topic)
-    if topic_id is None:
+async def _agenda_topic(db: AsyncSession, topic_id_or_slug: str) -> Topic:
+    topic = await db.scalar(select(Topic).where(Topic.named(topic_id_or_slug)))
+    if topic is None:
         raise ValidationFailed(
             "The topic does not exist.",
-            errors=[("/topic_id", f"No topic has the id or slug '{topic}'.")],
+            errors=[("/topic_id", f"No topic has the id or slug '{topic_id_or_slug}'.")],
         )
-    return topic_id
+    return topic
 
 
 async def _place(db: AsyncSession, session_id: str, item: AgendaItem, position: int | None) -> None:
@@ -322,6 +329,13 @@ async def _renumber(db: AsyncSession, session_id: str) -> None:
     await db.flush()
 
 
+async def _change_agenda(db: AsyncSession, session_id: str) -> None:
+    """The first step of every agenda write: the session is marked changed, which locks
+    it until commit, so that writes to one agenda take turns. Positions stay contiguous,
+    and the session's search terms are rewritten by one writer at a time."""
+    await touch(db, CouncilSession, session_id)
+
+
 def _item_reader(session_id: str) -> journal.Reader:
     return lambda db, item_id: get_agenda_item(db, session_id, item_id)
 
@@ -329,15 +343,16 @@ def _item_reader(session_id: str) -> journal.Reader:
 async def create_agenda_item(
     db: AsyncSession, *, session_id: str, data: AgendaItemCreate
 ) -> dict[str, Any]:
-    topic_id = await _agenda_topic_id(db, data.topic_id)
+    topic = await _agenda_topic(db, data.topic_id)
+    await _change_agenda(db, session_id)
     item = AgendaItem(
-        session_id=session_id, topic_id=topic_id, position=0, title=data.title, note=data.note
+        session_id=session_id, topic_id=topic.id, position=0, title=data.title, note=data.note
     )
     db.add(item)
     await _place(db, session_id, item, data.position)  # inserted at its place, not moved there
     await cite(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
-    await index_sessions(db, [session_id])
-    await touch(db, CouncilSession, session_id)
+    texts = agenda_texts(data.title, data.note, topic.name, topic.names)
+    await add_session_texts(db, session_id, texts)
     return await journal.after_create(db, "agenda_item", item.id, _item_reader(session_id))
 
 
@@ -351,10 +366,11 @@ async def update_agenda_item(
 ) -> dict[str, Any]:
     reject_nulls(data, ("topic_id", "position", "source_ids"))
     read = _item_reader(session_id)
+    await _change_agenda(db, session_id)
     before = await journal.before_write(db, AgendaItem, item_id, read, if_match)
     item = await db.get_one(AgendaItem, item_id)
     if data.topic_id is not None:
-        item.topic_id = await _agenda_topic_id(db, data.topic_id)
+        item.topic_id = (await _agenda_topic(db, data.topic_id)).id
     for field, value in changes(data, exclude={"topic_id", "position", "source_ids"}).items():
         setattr(item, field, value)
     if data.position is not None:
@@ -364,7 +380,6 @@ async def update_agenda_item(
     item.updated_at = utcnow()
     await db.flush()
     await index_sessions(db, [session_id])
-    await touch(db, CouncilSession, session_id)
     return await journal.after_update(db, "agenda_item", before, read)
 
 
@@ -372,9 +387,9 @@ async def delete_agenda_item(
     db: AsyncSession, *, session_id: str, item_id: str, if_match: str | None = None
 ) -> None:
     read = _item_reader(session_id)
+    await _change_agenda(db, session_id)
     before = await journal.before_write(db, AgendaItem, item_id, read, if_match)
     await db.execute(delete(AgendaItem).where(AgendaItem.id == item_id))
     await _renumber(db, session_id)
     await index_sessions(db, [session_id])
-    await touch(db, CouncilSession, session_id)
     journal.deleted(db, "agenda_item", before)
