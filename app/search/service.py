@@ -33,13 +33,18 @@ from app.topics.models import AgendaItem, Topic
 NAME, TEXT = 1, 0  # weights: words of the name or title rank above other words
 
 
+def _terms(text: str | None) -> list[str]:
+    """The terms a text is found by: its words, each cut to the column's 100 characters."""
+    return [word[:100] for word in search_words(text or "")]
+
+
 async def _set_terms(
     db: AsyncSession, entity: str, record_id: str, texts: Iterable[tuple[str | None, int]]
 ) -> None:
     weights: dict[str, int] = {}
     for text, weight in texts:
-        for word in search_words(text or ""):
-            weights[word[:100]] = max(weight, weights.get(word[:100], 0))
+        for term in _terms(text):
+            weights[term] = max(weight, weights.get(term, 0))
     await delete_terms(db, entity, [record_id])
     if weights:
         await db.execute(
@@ -125,7 +130,7 @@ async def add_session_texts(db: AsyncSession, session_id: str, texts: Iterable[s
     """Index text added to a session (an agenda item): its words join the session's terms
     with the weight of TEXT, the lowest, so that a word the session has already keeps its
     own weight. One statement, where index_sessions reads the whole session again."""
-    terms = {word[:100] for text in texts for word in search_words(text or "")}
+    terms = {term for text in texts for term in _terms(text)}
     if not terms:
         return
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
