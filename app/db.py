@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import asyncpg
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
 from sqlalchemy.engine import Connection
@@ -21,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import greenlet_spawn
 
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.ids import new_id
 
 # One naming convention, so that migrations name constraints the same on every database
@@ -164,7 +165,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield db
 
 
-async def fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
+async def _fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
     """The first value of a PostgreSQL statement written with `$1`-style parameters.
 
     In a transaction, it runs on the session's connection, seeing what the transaction
@@ -189,6 +190,15 @@ async def fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
         raise
     finally:
         await greenlet_spawn(pooled.close)
+
+
+async def fetch_document(db: AsyncSession, sql: str, record_id: str, *, missing: str) -> Any:
+    """The JSON document a PostgreSQL statement builds for one record (`$1` its id), as
+    Python values; 404 with the detail `missing` when there is no such record."""
+    document = await _fetch_value(db, sql, record_id)
+    if document is None:
+        raise NotFound(missing)
+    return orjson.loads(document)
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201

@@ -224,7 +224,7 @@ def _sqlstate(exc: Exception) -> str:
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     """A database error SQLAlchemy did not classify, or one from asyncpg itself (the hot
-    reads of db.fetch_value): 503 when the database is starting, stopping or out of
+    reads of db.fetch_document): 503 when the database is starting, stopping or out of
     resources; otherwise unexpected."""
     if _sqlstate(exc)[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, exc)

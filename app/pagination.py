@@ -20,6 +20,7 @@ import orjson
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from app.errors import BadRequest
@@ -149,6 +150,21 @@ class PageRequest:
         rows = rows[: self.limit]
         last = key_of(rows[-1])
         return rows, self.encode([k.to_json(v) for k, v in zip(keyset.keys, last, strict=True)])
+
+
+async def documents_page(
+    db: AsyncSession,
+    page: PageRequest,
+    query: AnySelect,
+    keyset: Keyset,
+    key_of: Callable[[Any], Sequence[Any]],
+) -> tuple[bytes, str | None]:
+    """A page of a query whose rows carry a `document` column, JSON text that PostgreSQL
+    wrote for each item: the JSON array of the page's items, and the next cursor."""
+    rows, next_cursor = page.cut(
+        (await db.execute(page.select(query, keyset))).all(), keyset, key_of
+    )
+    return b"[" + b",".join(row.document.encode() for row in rows) + b"]", next_cursor
 
 
 async def page_request(

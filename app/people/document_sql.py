@@ -31,7 +31,7 @@ def person_document(p: str) -> str:
   'created_at', {ts(f"{p}.created_at")}, 'updated_at', {ts(f"{p}.updated_at")})::text"""
 
 
-# One person, for asyncpg (`$1`: db.fetch_value).
+# One person, for asyncpg (`$1`: db.fetch_document).
 PERSON_SQL = f"SELECT {person_document('p')} FROM person p WHERE p.id = $1"
 # Each person of a list page, in a query on the table under its own name.
 PERSON_DOCUMENT = person_document("person")

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import ensure_free, fetch_value, touch, utcnow
+from app.db import ensure_free, fetch_document, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
-from app.pagination import AnySelect, Keyset, PageRequest, SortKey
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
 from app.people.document_sql import PERSON_DOCUMENT, PERSON_SQL
 from app.people.models import (
     Office,
@@ -260,12 +260,9 @@ async def list_persons(
     document: Label[str] = literal_column(PERSON_DOCUMENT).label("document")
     stmt: AnySelect = select(Person.name, Person.id, document).where(*conditions)
     query, keyset = ranked(stmt, entity="person", order=order, q=q)
-    rows, next_cursor = page.cut(
-        (await db.execute(page.select(query, keyset))).all(),
-        keyset,
-        lambda row: [*([row.rank] if q else []), row.name, row.id],
+    return await documents_page(
+        db, page, query, keyset, lambda row: [*([row.rank] if q else []), row.name, row.id]
     )
-    return b"[" + b",".join(row.document.encode() for row in rows) + b"]", next_cursor
 
 
 async def require_person(db: AsyncSession, person_id: str) -> Person:
@@ -279,10 +276,8 @@ async def get_person(db: AsyncSession, person_id: str) -> dict[str, Any]:
     """The person with names, identifiers, offices and sources: on PostgreSQL one query
     that builds the document (people/document_sql.py), elsewhere a few small ones."""
     if db.get_bind().dialect.name == "postgresql":
-        document = await fetch_value(db, PERSON_SQL, person_id)
-        if document is None:
-            raise NotFound(f"No person has the id '{person_id}'.")
-        person: dict[str, Any] = orjson.loads(document)
+        missing = f"No person has the id '{person_id}'."
+        person: dict[str, Any] = await fetch_document(db, PERSON_SQL, person_id, missing=missing)
         return person
     return await portable_person(db, person_id)
 

@@ -4,7 +4,7 @@ the session summary that list pages ask PostgreSQL to write for each row.
 Nine small queries cost nine round trips and their Python; this one costs one. It gives
 exactly what the portable path in sessions/service.py gives (the suite runs every detail
 test on both databases), and the benchmark's baseline runs the same SQL on bare asyncpg.
-It is written for asyncpg (`$1`), which runs it directly (db.fetch_value).
+It is written for asyncpg (`$1`), which runs it directly (db.fetch_document).
 """
 
 from app.json_sql import cited_sources, source_ids, ts

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import as_db_time, fetch_value, utcnow
+from app.db import as_db_time, fetch_document, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
-from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key, documents_page
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
@@ -158,10 +158,7 @@ async def list_sessions_json(
         .join(Council, Council.id == S.council_id)
         .where(*conditions)
     )
-    rows, next_cursor = page.cut(
-        (await db.execute(page.select(query, keyset))).all(), keyset, key_of
-    )
-    return b"[" + b",".join(row.document.encode() for row in rows) + b"]", next_cursor
+    return await documents_page(db, page, query, keyset, key_of)
 
 
 async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -307,10 +304,8 @@ async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any
     """The session with its council, segments, participants, agenda and sources: on
     PostgreSQL one query that builds the document, elsewhere a few small ones."""
     if db.get_bind().dialect.name == "postgresql":
-        document = await fetch_value(db, DETAIL_SQL, session_id)
-        if document is None:
-            raise NotFound(f"No session has the id '{session_id}'.")
-        detail: dict[str, Any] = orjson.loads(document)
+        missing = f"No session has the id '{session_id}'."
+        detail: dict[str, Any] = await fetch_document(db, DETAIL_SQL, session_id, missing=missing)
         return detail
     return await portable_session_detail(db, session_id)
 
