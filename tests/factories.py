@@ -1,10 +1,20 @@
-"""Records the tests create through the API, and ids that name no record."""
+"""Records the tests create through the API, the bodies and faulty datasets they send,
+ids that name no record, and how two documents differ."""
 
 from typing import Any
 
 import httpx
 
 from app.sessions.schemas import SessionRead
+
+# The body of a council that tests create and change: the Norwegian-German one.
+COUNCIL = {
+    "slug": "ngc",
+    "acronym": "NGC",
+    "name": "Norwegian-German Council",
+    "kind": "bilateral",
+    "member_countries": ["NO", "DE"],
+}
 
 # Any form of id that names no record must be a 404.
 UNKNOWN_IDS = ("nope", "00001", "-1", "9223372036854775808")
@@ -36,3 +46,54 @@ async def create_session(
     assert response.status_code == 201, response.text
     SessionRead.model_validate(response.json())
     return response.json()
+
+
+def three_errors(document: dict[str, Any], *, new_records: bool) -> set[str]:
+    """Put three different errors in `document`; the pointers the importer must give.
+    With `new_records` the faulty council and session are additions (created), otherwise
+    changes to the seed's own records (updated)."""
+    document["sessions"][1]["participants"][0]["person"] = "nobody"
+    if new_records:
+        document["councils"].append(
+            {
+                "slug": "trio",
+                "name": "Three-member council",
+                "kind": "bilateral",
+                "member_countries": ["FR", "RU", "DE"],
+            }
+        )
+        document["sessions"].append(
+            {"council": "ccqs", "ordinal": 7, "start_date": "2008-03-10", "end_date": "2008-03-09"}
+        )
+        return {
+            "/sessions/1/participants/0/person",
+            "/councils/1/member_countries",
+            "/sessions/2/end_date",
+        }
+    document["councils"][0]["member_countries"] = ["FR", "RU", "DE"]
+    document["sessions"][0]["end_date"] = "2005-10-10"
+    return {
+        "/sessions/1/participants/0/person",
+        "/councils/0/member_countries",
+        "/sessions/0/end_date",
+    }
+
+
+def differences(before: Any, after: Any, at: str = "") -> list[str]:
+    """Where two documents (exports, snapshots) differ, as JSON Pointers, so that a
+    failure names the field."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            line
+            for key in sorted(before.keys() | after.keys(), key=str)
+            for line in differences(
+                before.get(key, "<absent>"), after.get(key, "<absent>"), f"{at}/{key}"
+            )
+        ]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            line
+            for i, (old, new) in enumerate(zip(before, after, strict=True))
+            for line in differences(old, new, f"{at}/{i}")
+        ]
+    return [] if before == after else [f"{at}: {before!r} -> {after!r}"]

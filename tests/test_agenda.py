@@ -5,6 +5,7 @@ import pytest
 
 from app.pagination import Page
 from app.topics.schemas import AgendaItemRead
+from tests.factories import COUNCIL
 
 UNKNOWN_IDS = ("nope", "00001", "-1", "9223372036854775808")
 ARTICLE_ORDER = [
@@ -27,13 +28,7 @@ async def create_session(client: httpx.AsyncClient, start_date: str = "2007-02-2
     if (await client.get("/councils/ngc")).status_code == 404:
         response = await client.post(
             "/councils",
-            json={
-                "slug": "ngc",
-                "acronym": "NGC",
-                "name": "Norwegian-German Council",
-                "kind": "bilateral",
-                "member_countries": ["NO", "DE"],
-            },
+            json=COUNCIL,
         )
         assert response.status_code == 201, response.text
     response = await client.post("/sessions", json={"council_id": "ngc", "start_date": start_date})

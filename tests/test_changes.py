@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from app.auth.models import Scope
 from tests.conftest import http_client, make_key
+from tests.factories import COUNCIL
 
 Change = tuple[str, str, str]  # (entity, id, action)
 
@@ -66,15 +67,6 @@ async def patched(client: httpx.AsyncClient, path: str, body: dict[str, Any], **
 async def deleted(client: httpx.AsyncClient, path: str, **kw: Any) -> None:
     response = await client.delete(path, **kw)
     assert response.status_code == 204, response.text
-
-
-COUNCIL = {
-    "slug": "ngc",
-    "acronym": "NGC",
-    "name": "Norwegian-German Council",
-    "kind": "bilateral",
-    "member_countries": ["NO", "DE"],
-}
 
 
 # ---------------------------------------------------------------- the feed

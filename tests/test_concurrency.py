@@ -11,14 +11,9 @@ from typing import Any
 
 import httpx
 
+from tests.factories import COUNCIL
+
 WRITERS = 50
-COUNCIL = {
-    "slug": "ngc",
-    "acronym": "NGC",
-    "name": "Norwegian-German Council",
-    "kind": "bilateral",
-    "member_countries": ["NO", "DE"],
-}
 
 
 async def all_at_once(

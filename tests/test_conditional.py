@@ -9,13 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-COUNCIL = {
-    "slug": "ngc",
-    "acronym": "NGC",
-    "name": "Norwegian-German Council",
-    "kind": "bilateral",
-    "member_countries": ["NO", "DE"],
-}
+from tests.factories import COUNCIL
 
 # Each kind of record: its path, a change to make to it, and the list it appears in.
 KINDS: dict[str, tuple[str, dict[str, Any], str]] = {

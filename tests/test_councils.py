@@ -3,14 +3,7 @@ from typing import Any
 import httpx
 
 from app.councils.schemas import CouncilRead
-
-NEW_COUNCIL = {
-    "slug": "ngc",
-    "acronym": "NGC",
-    "name": "Norwegian-German Council",
-    "kind": "bilateral",
-    "member_countries": ["NO", "DE"],
-}
+from tests.factories import COUNCIL
 
 
 async def test_ccqs_council_is_seeded(client: httpx.AsyncClient, ccqs: dict[str, Any]) -> None:
@@ -32,7 +25,7 @@ async def test_ccqs_council_is_seeded(client: httpx.AsyncClient, ccqs: dict[str,
 
 
 async def test_create_council(client: httpx.AsyncClient) -> None:
-    response = await client.post("/councils", json=NEW_COUNCIL)
+    response = await client.post("/councils", json=COUNCIL)
     assert response.status_code == 201
     body = response.json()
     assert response.headers["location"] == f"/api/v1/councils/{body['id']}"
@@ -43,7 +36,7 @@ async def test_create_council(client: httpx.AsyncClient) -> None:
 
 
 async def test_bilateral_council_needs_two_members(client: httpx.AsyncClient) -> None:
-    response = await client.post("/councils", json=NEW_COUNCIL | {"member_countries": ["NO"]})
+    response = await client.post("/councils", json=COUNCIL | {"member_countries": ["NO"]})
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/member_countries"
     assert (await client.get("/councils")).json()["items"] == []
@@ -52,8 +45,7 @@ async def test_bilateral_council_needs_two_members(client: httpx.AsyncClient) ->
 async def test_invalid_fields_are_listed_with_pointers(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/councils",
-        json=NEW_COUNCIL
-        | {"member_countries": ["NO", "ZZ"], "established_on": "2002-13", "id": "x"},
+        json=COUNCIL | {"member_countries": ["NO", "ZZ"], "established_on": "2002-13", "id": "x"},
     )
     assert response.status_code == 422
     pointers = {e["pointer"] for e in response.json()["errors"]}
@@ -61,14 +53,14 @@ async def test_invalid_fields_are_listed_with_pointers(client: httpx.AsyncClient
 
 
 async def test_slug_taken_is_409(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/councils", json=NEW_COUNCIL)).status_code == 201
-    response = await client.post("/councils", json=NEW_COUNCIL | {"name": "Other"})
+    assert (await client.post("/councils", json=COUNCIL)).status_code == 201
+    response = await client.post("/councils", json=COUNCIL | {"name": "Other"})
     assert response.status_code == 409
     assert "ngc" in response.json()["detail"]
 
 
 async def test_patch_council(client: httpx.AsyncClient) -> None:
-    created = (await client.post("/councils", json=NEW_COUNCIL)).json()
+    created = (await client.post("/councils", json=COUNCIL)).json()
     response = await client.patch(
         "/councils/ngc", json={"kind": "multilateral", "member_countries": ["NO", "DE", "DK"]}
     )
@@ -103,7 +95,7 @@ async def test_delete_council_with_sessions_needs_cascade(
 
 async def test_list_councils_paginates(client: httpx.AsyncClient) -> None:
     for i in range(5):
-        await client.post("/councils", json=NEW_COUNCIL | {"slug": f"c{i}"})
+        await client.post("/councils", json=COUNCIL | {"slug": f"c{i}"})
     first = await client.get("/councils", params={"limit": 2})
     assert [c["slug"] for c in first.json()["items"]] == ["c0", "c1"]
     assert 'rel="next"' in first.headers["link"]

@@ -24,6 +24,7 @@ from app.cli import alembic_config
 from app.config import Settings
 from app.main import create_app, shut_down
 from tests.conftest import http_client, make_key
+from tests.factories import differences, three_errors
 
 SEED_PATH = Path(__file__).resolve().parent.parent / "app" / "data" / "ccqs.json"
 SEED: dict[str, Any] = json.loads(SEED_PATH.read_text())
@@ -59,25 +60,6 @@ async def feed(client: httpx.AsyncClient) -> tuple[list[dict[str, Any]], str]:
         assert isinstance(cursor, str) and cursor
         if not page["items"]:
             return items, cursor
-
-
-def differences(before: Any, after: Any, at: str = "") -> list[str]:
-    """Where two documents differ, as JSON Pointers, so that a failure names the field."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        return [
-            line
-            for key in sorted(before.keys() | after.keys(), key=str)
-            for line in differences(
-                before.get(key, "<absent>"), after.get(key, "<absent>"), f"{at}/{key}"
-            )
-        ]
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [
-            line
-            for i, (old, new) in enumerate(zip(before, after, strict=True))
-            for line in differences(old, new, f"{at}/{i}")
-        ]
-    return [] if before == after else [f"{at}: {before!r} -> {after!r}"]
 
 
 async def add_records_beyond_the_seed(client: httpx.AsyncClient) -> None:
@@ -359,27 +341,6 @@ async def test_an_import_lists_each_new_record_once_as_created(
 # ---------------------------------------------------------------- refusals
 
 
-def three_errors(document: dict[str, Any]) -> set[str]:
-    """Three different errors, in records that exist and in new ones; their pointers."""
-    document["sessions"][1]["participants"][0]["person"] = "nobody"
-    document["councils"].append(
-        {
-            "slug": "trio",
-            "name": "A bilateral council of three",
-            "kind": "bilateral",
-            "member_countries": ["FR", "RU", "DE"],
-        }
-    )
-    document["sessions"].append(
-        {"council": "ccqs", "ordinal": 7, "start_date": "2008-03-10", "end_date": "2008-03-09"}
-    )
-    return {
-        "/sessions/1/participants/0/person",
-        "/councils/1/member_countries",
-        "/sessions/2/end_date",
-    }
-
-
 @pytest.mark.parametrize("loaded", [False, True], ids=["empty", "over-the-seed"])
 async def test_a_dataset_with_three_errors_is_refused_whole(
     client: httpx.AsyncClient, loaded: bool
@@ -390,7 +351,7 @@ async def test_a_dataset_with_three_errors_is_refused_whole(
     changes, cursor = await feed(client)
 
     document = copy.deepcopy(SEED)
-    expected = three_errors(document)
+    expected = three_errors(document, new_records=True)
     # Valid changes, which the importer writes before it meets the errors: rolled back too.
     document["persons"][1]["name"] = "A valid change, rolled back with the rest"
     document["topics"].append({"slug": "arctic", "name": "The Arctic"})

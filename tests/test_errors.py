@@ -14,14 +14,8 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app, shut_down
+from tests.factories import COUNCIL
 
-COUNCIL = {
-    "slug": "ngc",
-    "acronym": "NGC",
-    "name": "Norwegian-German Council",
-    "kind": "bilateral",
-    "member_countries": ["NO", "DE"],
-}
 JSON_HEADERS = {"content-type": "application/json"}
 LEAKS = ("Traceback", "sqlalchemy", "SQLAlchemy", "SELECT ", "/work/", ".py")
 ROOT = "http://testserver"

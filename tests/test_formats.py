@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.main import create_app, shut_down
 from tests.conftest import http_client
+from tests.factories import COUNCIL
 
 ICS_ROLES = {"CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"}
 ICS_STATUSES = {"TENTATIVE", "CONFIRMED", "CANCELLED"}
@@ -217,13 +218,7 @@ async def test_calendar_escapes_and_multi_day_sessions(client: httpx.AsyncClient
     of three days ends (exclusively) on the fourth; a cancelled one is CANCELLED."""
     response = await client.post(
         "/councils",
-        json={
-            "slug": "ngc",
-            "acronym": "NGC",
-            "name": "Norwegian-German Council",
-            "kind": "bilateral",
-            "member_countries": ["NO", "DE"],
-        },
+        json=COUNCIL,
     )
     assert response.status_code == 201
     session = await client.post(

@@ -15,6 +15,7 @@ import pytest
 
 from app.pagination import Page
 from app.sessions.schemas import SessionSummary
+from tests.factories import create_council
 
 BASE = date(2000, 1, 1)
 COUNCILS = {"aa": ("FR", "RU"), "bb": ("DE", "PL"), "cc": ("NO", "SE", "FI")}
@@ -24,21 +25,6 @@ B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 LINK = re.compile(r'^<([^>]+)>; rel="next"$')
 
 Session = dict[str, Any]
-
-
-async def create_council(client: httpx.AsyncClient, slug: str) -> None:
-    members = COUNCILS[slug]
-    response = await client.post(
-        "/councils",
-        json={
-            "slug": slug,
-            "acronym": slug.upper(),
-            "name": f"Council {slug}",
-            "kind": "bilateral" if len(members) == 2 else "multilateral",
-            "member_countries": list(members),
-        },
-    )
-    assert response.status_code == 201, response.text
 
 
 async def create_session(
@@ -58,7 +44,7 @@ async def seed(client: httpx.AsyncClient, count: int = 60) -> dict[str, Session]
     """`count` sessions over three councils: two on each date (so that ties are broken by id),
     some lasting several days, every fifth unnumbered, every other about the Arctic."""
     for slug in COUNCILS:
-        await create_council(client, slug)
+        await create_council(client, slug, COUNCILS[slug])
     sessions = {}
     for i in range(count):
         start = BASE + timedelta(days=61 * (i // 2))
@@ -257,7 +243,7 @@ async def test_walk_while_others_write(client: httpx.AsyncClient, name: str) -> 
 
 
 async def test_last_page_has_no_link(client: httpx.AsyncClient) -> None:
-    await create_council(client, "aa")
+    await create_council(client, "aa", COUNCILS["aa"])
     for day in range(3):
         await create_session(client, "aa", BASE + timedelta(days=day))
     response = await client.get("/sessions", params={"limit": 3})
@@ -317,7 +303,7 @@ async def test_cursor_of_another_filter_sort_or_list_is_400(client: httpx.AsyncC
 async def test_cursor_scope_cannot_be_spelled_another_way(client: httpx.AsyncClient) -> None:
     """A cursor made for `q="arctic&status=held"` (one parameter) is not one for
     `q=arctic` and `status=held` (two parameters): they are different lists."""
-    await create_council(client, "aa")
+    await create_council(client, "aa", COUNCILS["aa"])
     for day in range(3):
         await create_session(
             client, "aa", BASE + timedelta(days=day), title="Arctic status held", status="held"

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from app.cli import load_dataset
 from app.config import Settings
 from app.main import create_app, shut_down
+from tests.factories import differences, three_errors
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = json.loads((REPO / "app" / "data" / "ccqs.json").read_text())
@@ -81,23 +82,6 @@ async def everything(client: httpx.AsyncClient) -> dict[str, Any]:
         assert detail.status_code == 200
         snapshot[session["id"]] = detail.json()
     return snapshot
-
-
-def differences(before: Any, after: Any, at: str = "") -> list[str]:
-    """Where two snapshots differ, as readable paths, so that a failure names the field."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        return [
-            line
-            for key in sorted(before.keys() | after.keys(), key=str)
-            for line in differences(before.get(key), after.get(key), f"{at}/{key}")
-        ]
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [
-            line
-            for i, (old, new) in enumerate(zip(before, after, strict=True))
-            for line in differences(old, new, f"{at}/{i}")
-        ]
-    return [] if before == after else [f"{at}: {before!r} -> {after!r}"]
 
 
 def dataset_file(tmp_path: Path, document: dict[str, Any]) -> Path:
@@ -206,37 +190,6 @@ async def test_import_of_a_missing_or_non_json_file(
 
 
 # The importer itself, on SQLite and PostgreSQL.
-
-
-def three_errors(document: dict[str, Any], *, new_records: bool) -> set[str]:
-    """Put three different errors in `document`; the pointers the importer must give.
-    With `new_records` the faulty council and session are additions (created), otherwise
-    changes to the seed's own records (updated)."""
-    document["sessions"][1]["participants"][0]["person"] = "nobody"
-    if new_records:
-        document["councils"].append(
-            {
-                "slug": "trio",
-                "name": "Three-member council",
-                "kind": "bilateral",
-                "member_countries": ["FR", "RU", "DE"],
-            }
-        )
-        document["sessions"].append(
-            {"council": "ccqs", "ordinal": 7, "start_date": "2008-03-10", "end_date": "2008-03-09"}
-        )
-        return {
-            "/sessions/1/participants/0/person",
-            "/councils/1/member_countries",
-            "/sessions/2/end_date",
-        }
-    document["councils"][0]["member_countries"] = ["FR", "RU", "DE"]
-    document["sessions"][0]["end_date"] = "2005-10-10"
-    return {
-        "/sessions/1/participants/0/person",
-        "/councils/0/member_countries",
-        "/sessions/0/end_date",
-    }
 
 
 def pointers_in(message: str) -> set[str]:

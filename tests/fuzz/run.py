@@ -12,29 +12,16 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.processes import entente, free_port
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def entente(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "entente"), *args], env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout
 
 
 def fuzz(database_url: str, examples: int, phases: str) -> int:
