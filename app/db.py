@@ -1,5 +1,6 @@
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -145,43 +146,52 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def read_session(request: Request) -> AsyncSession:
-    """A session for a read, opened by the route itself (`async with read_session(request)
-    as db`). The hottest reads use it instead of DbSession: a generator dependency costs
-    FastAPI more per request than the query it serves (bench/NOTES.md)."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
-    return sessionmaker()
-
-
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler succeeds, rolled back
     otherwise. Services flush; only this dependency commits."""
     if request.method in READ_METHODS:
         # Nothing to commit: the session begins on first use and closing it ends that.
-        async with read_session(request) as db:
+        async with request.app.state.read_sessionmaker() as db:
             yield db
         return
     async with request.app.state.sessionmaker() as db, db.begin():
         yield db
 
 
-async def _fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
+async def _fetch_value(db: AsyncSession | AsyncEngine, sql: str, *args: Any) -> Any:
     """The first value of a PostgreSQL statement written with `$1`-style parameters.
 
-    In a transaction, it runs on the session's connection, seeing what the transaction
-    wrote. Outside one (a read request's session, which never begins one), any connection
-    of the pool does: it runs on asyncpg itself, because for a document PostgreSQL builds
-    whole, SQLAlchemy's connection and result objects cost more than the query
-    (bench/NOTES.md). Driver errors are answered as database errors are (app/errors.py)."""
-    if db.in_transaction():
+    In a session's transaction, it runs on the session's connection, seeing what the
+    transaction wrote. Otherwise (a read request's session, which never begins one, or the
+    read engine itself) any connection of the pool does: see `_driver`."""
+    if isinstance(db, AsyncSession) and db.in_transaction():
         connection = await db.connection()
         return (await connection.exec_driver_sql(sql, args)).scalar()
-    assert isinstance(db.bind, AsyncEngine)
-    pooled = await db.bind.raw_connection()
+    engine = db.bind if isinstance(db, AsyncSession) else db
+    assert isinstance(engine, AsyncEngine)
+    async with _driver(engine) as driver:
+        return await driver.fetchval(sql, *args)
+
+
+async def fetch_rows(engine: AsyncEngine, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows of a PostgreSQL statement written with `$1`-style parameters, from any
+    connection of the pool: see `_driver`."""
+    async with _driver(engine) as driver:
+        rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
+        return rows
+
+
+@asynccontextmanager
+async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the pool as asyncpg's own, for the reads whose rows PostgreSQL
+    writes as JSON: SQLAlchemy's session, connection and result objects would cost more
+    than the query (bench/NOTES.md). Driver errors are answered as database errors are
+    (app/errors.py)."""
+    pooled = await engine.raw_connection()
     driver = pooled.driver_connection
     assert driver is not None
     try:
-        return await driver.fetchval(sql, *args)
+        yield driver
     except BaseException as error:
         # A query cut short (connection lost, task cancelled) may leave the connection in
         # an unknown state: close it rather than give it to the next request.
@@ -192,7 +202,9 @@ async def _fetch_value(db: AsyncSession, sql: str, *args: Any) -> Any:
         await greenlet_spawn(pooled.close)
 
 
-async def fetch_document(db: AsyncSession, sql: str, record_id: str, *, missing: str) -> Any:
+async def fetch_document(
+    db: AsyncSession | AsyncEngine, sql: str, record_id: str, *, missing: str
+) -> Any:
     """The JSON document a PostgreSQL statement builds for one record (`$1` its id), as
     Python values; 404 with the detail `missing` when there is no such record."""
     document = await _fetch_value(db, sql, record_id)

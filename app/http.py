@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.routing import APIRoute
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from app.db import write_intent
 from app.errors import (
@@ -19,6 +21,7 @@ from app.errors import (
 )
 from app.idempotency.dependencies import idempotency, remember
 from app.journal.service import etag_of_body
+from app.pagination import MAX_SEARCH
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -26,7 +29,7 @@ SearchParam = Annotated[
     str | None,
     Query(
         min_length=1,
-        max_length=200,
+        max_length=MAX_SEARCH,
         description="Words to look for, insensitive to case, accents, script and the usual "
         "transliterations (`Sergei Lavrov`, `Serguei`, `Лавров`). Every word must match, "
         "as the beginning of a word; best matches first.",
@@ -219,3 +222,38 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_PROBLEMS = problems(404)
 WRITE_PROBLEMS = problems(404, 409)
+
+
+def no_query(query_string: bytes) -> bool:
+    return not query_string
+
+
+class DirectRoute(Route):
+    """An anonymous GET answered without FastAPI's request handling, for the hottest reads
+    (bench/NOTES.md), when its query string is one `plain_query` accepts as valid (by
+    default, none). Every other request to the path falls through to the documented
+    FastAPI route, which stays the contract; the endpoint makes the same checks (see
+    get_session_directly)."""
+
+    def __init__(
+        self,
+        prefix: str,
+        path: str,
+        endpoint: Callable[[Request], Any],
+        *,
+        plain_query: Callable[[bytes], bool] = no_query,
+    ) -> None:
+        super().__init__(prefix + path, endpoint, methods=["GET"], include_in_schema=False)
+        # The documented route's template (without the prefix), for logs and metrics.
+        self.documented_path = path
+        self.plain_query = plain_query
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return Match.NONE, {}
+        if not self.plain_query(scope["query_string"]):
+            return Match.NONE, {}
+        if any(name == b"authorization" for name, _ in scope["headers"]):
+            return Match.NONE, {}
+        match, child_scope = super().matches(scope)
+        return match, {**child_scope, "route": self}

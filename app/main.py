@@ -20,11 +20,14 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.health import expected_revision
 from app.health import router as health_router
+from app.http import DirectRoute
 from app.idempotency.dependencies import Replay, replay_response
 from app.journal.router import router as journal_router
 from app.middleware import ProblemCORSMiddleware, RequestMiddleware, configure_logging
-from app.people.router import participants_router, persons_router
+from app.pagination import paging_and_search
+from app.people.router import list_persons_directly, participants_router, persons_router
 from app.search.router import router as search_router
+from app.sessions.router import get_session_directly, list_sessions_directly
 from app.sessions.router import router as sessions_router
 from app.sources.router import router as sources_router
 from app.topics.router import agenda_router, topics_router
@@ -93,6 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     openapi.install(app)
     app.add_exception_handler(Replay, replay_response)
+    # Before the API routes, whose documented twins serve what these let through.
+    app.router.routes += [
+        DirectRoute(API_PREFIX, "/sessions/{session_id}", get_session_directly),
+        DirectRoute(API_PREFIX, "/sessions", list_sessions_directly, plain_query=paging_and_search),
+        DirectRoute(API_PREFIX, "/persons", list_persons_directly, plain_query=paging_and_search),
+    ]
     app.include_router(health_router)
     # Who may do this (then, for a POST, whether it was done already: see StrictJsonRoute).
     access_checked = [Depends(access)]

@@ -109,7 +109,12 @@ class RequestMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            served_by = scope.get("route")
+            route = (
+                getattr(served_by, "documented_path", None)  # a DirectRoute (app/http.py)
+                or getattr(served_by, "path", None)
+                or "unmatched"
+            )
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)
             logger.info(

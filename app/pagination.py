@@ -10,11 +10,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
@@ -25,9 +26,16 @@ from sqlalchemy.orm import QueryableAttribute
 
 from app.errors import BadRequest
 
+MAX_LIMIT = 200
+MAX_SEARCH = 200  # characters of a `q` (app/http.py, SearchParam)
 LimitParam = Annotated[
     int,
-    Query(ge=1, le=200, description="How many items a page holds (1 to 200).", examples=[50]),
+    Query(
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"How many items a page holds (1 to {MAX_LIMIT}).",
+        examples=[50],
+    ),
 ]
 CursorParam = Annotated[
     str | None,
@@ -164,7 +172,12 @@ async def documents_page(
     rows, next_cursor = page.cut(
         (await db.execute(page.select(query, keyset))).all(), keyset, key_of
     )
-    return b"[" + b",".join(row.document.encode() for row in rows) + b"]", next_cursor
+    return json_array(row.document for row in rows), next_cursor
+
+
+def json_array(documents: Iterable[str]) -> bytes:
+    """The JSON array of documents already written as JSON text."""
+    return b"[" + b",".join(document.encode() for document in documents) + b"]"
 
 
 async def page_request(
@@ -177,3 +190,32 @@ async def page_request(
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
+
+
+# The characters `PageRequest.encode` writes a cursor with.
+CURSOR = re.compile(rb"[A-Za-z0-9_.-]{1,1000}")
+
+
+def paging_and_search(query_string: bytes) -> bool:
+    """Whether a query string holds only `limit`, `cursor` and `q`, each at most once,
+    written as they validate: a limit of 1 to MAX_LIMIT in plain digits, a cursor in the
+    characters this API writes, a `q` of 1 to MAX_SEARCH characters without NUL. The
+    direct route of a list serves only such a query (app/http.py); anything else, errors
+    included, goes to the documented route."""
+    seen = set()
+    for part in query_string.split(b"&") if query_string else ():
+        name, _, value = part.partition(b"=")
+        if name in seen:
+            return False
+        seen.add(name)
+        if name == b"limit":
+            if not (value.isdigit() and value[:1] != b"0" and int(value) <= MAX_LIMIT):
+                return False
+        elif name == b"q":
+            # Decoded as Starlette decodes it for the documented route.
+            text = unquote_plus(value.decode("latin-1"))
+            if not 1 <= len(text) <= MAX_SEARCH or "\x00" in text:
+                return False
+        elif name != b"cursor" or not CURSOR.fullmatch(value):
+            return False
+    return True

@@ -97,3 +97,11 @@ def differences(before: Any, after: Any, at: str = "") -> list[str]:
             for line in differences(old, new, f"{at}/{i}")
         ]
     return [] if before == after else [f"{at}: {before!r} -> {after!r}"]
+
+
+def same_answer(direct: httpx.Response, documented: httpx.Response, what: str) -> None:
+    """A direct route's answer (app/http.py, DirectRoute) is the documented route's."""
+    assert direct.status_code == documented.status_code, what
+    assert direct.content == documented.content, what
+    for name in ("content-type", "etag", "vary", "link", "x-content-type-options"):
+        assert direct.headers.get(name) == documented.headers.get(name), (what, name)

@@ -5,6 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import same_answer
+
 LAVROV = "Sergueï Lavrov"
 SERDIOUKOV = "Anatoli Serdioukov"
 
@@ -43,6 +45,52 @@ async def test_persons_q_ranks_whole_words_first(
         p["name"] for p in (await client.get("/persons", params={"q": "Lavrov"})).json()["items"]
     ]
     assert names == [LAVROV, "Sergei Lavrovsky"]
+
+
+async def test_anonymous_person_searches_answer_as_the_documented_route(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    """An anonymous /persons with only `q`, `limit` and `cursor` is served without FastAPI's
+    request handling, on PostgreSQL by a query of its own (people/document_sql.py): it
+    finds, ranks, orders and pages as the documented route, and each one's cursors page
+    on in the other."""
+    for name in ("Sergei Ivanov", "Sergei Sergeev", "Anna Sergeeva", "Ivan Sergeevich", "Serge"):
+        assert (await client.post("/persons", json={"name": name})).status_code == 201
+    queries: list[dict[str, Any]] = [
+        {"q": "sergei"},
+        {"q": "serg"},
+        {"q": "SERGE"},
+        {"q": "sergei ivan"},
+        {"q": "ivan serg"},
+        {"q": "serg serg"},
+        {"q": "Сергей"},
+        {"q": "lavrov", "limit": 1},
+        {"q": "nobody"},
+        {"q": "!!!"},
+        {"q": ""},
+        {"q": "s" * 201},
+        {"q": "a\x00b"},
+        {},
+        {"limit": 2},
+    ]
+    for params in queries:
+        same_answer(
+            await anonymous.get("/persons", params=params),
+            await client.get("/persons", params=params),
+            str(params),
+        )
+    # One at a time, each cursor taken by the other route: the order of the whole list.
+    whole = (await client.get("/persons", params={"q": "serg"})).json()["items"]
+    assert len(whole) >= 6
+    walked, cursor, turn = [], None, 0
+    while True:
+        params = {"q": "serg", "limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = (await (anonymous, client)[turn % 2].get("/persons", params=params)).json()
+        walked += page["items"]
+        cursor, turn = page["next_cursor"], turn + 1
+        if cursor is None:
+            break
+    assert [p["id"] for p in walked] == [p["id"] for p in whole]
 
 
 @pytest.mark.parametrize("query", ["securite energetique", "Kosovo", "OTAN", "NATO", "2+2"])

@@ -6,7 +6,7 @@ import pytest
 
 from app.pagination import Page
 from app.sessions.schemas import SessionRead, SessionSummary
-from tests.factories import UNKNOWN_IDS, create_council, create_session
+from tests.factories import UNKNOWN_IDS, create_council, create_session, same_answer
 
 
 async def create_person(
@@ -396,6 +396,95 @@ async def test_unknown_session_is_404(client: httpx.AsyncClient, ccqs: dict[str,
         response = await client.patch(f"/sessions/{session_id}", json={"summary": "x"})
         assert response.status_code == 404
         assert (await client.delete(f"/sessions/{session_id}")).status_code == 404
+
+
+async def served_as_template(client: httpx.AsyncClient) -> float:
+    """How many 200s /metrics counts for GET /sessions/{session_id}."""
+    metrics = (await client.get("http://testserver/metrics")).text
+    series = 'entente_requests_total{method="GET",route="/sessions/{session_id}",status="200"} '
+    lines = [line for line in metrics.splitlines() if line.startswith(series)]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
+async def test_anonymous_reads_of_a_session_answer_as_the_documented_route(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    """An anonymous GET of a session without a query string is served without FastAPI's
+    request handling (app/http.py, DirectRoute); with a key or a query string, the
+    documented route serves it. Both answer the same, found or not, in either format."""
+    sixth = f"/sessions/{ccqs['sixth']['id']}"
+    compared = ("content-type", "etag", "vary", "x-content-type-options")
+    for path, accept in [
+        (sixth, "application/json"),
+        (sixth, "application/ld+json"),
+        (f"/sessions/{UNKNOWN_IDS[0]}", "application/json"),
+        ("/sessions/a%00b", "application/json"),
+    ]:
+        headers = {"Accept": accept}
+        direct = await anonymous.get(path, headers=headers)
+        for documented in (
+            await anonymous.get(path, params={"lang": "en"}, headers=headers),
+            await client.get(path, headers=headers),
+        ):
+            assert direct.status_code == documented.status_code, path
+            assert direct.json() == documented.json(), path
+            for name in compared:
+                assert direct.headers.get(name) == documented.headers.get(name), (path, name)
+    before = await served_as_template(anonymous)
+    read = await anonymous.get(sixth)
+    assert "ratelimit-remaining" in read.headers  # the anonymous rate limit counted it
+    assert await served_as_template(anonymous) == before + 1  # metrics name the route
+    etag = read.headers["etag"]
+    assert (await anonymous.get(sixth, headers={"If-None-Match": etag})).status_code == 304
+    assert (await anonymous.head(sixth)).status_code == (await client.head(sixth)).status_code
+
+
+async def test_anonymous_pages_of_sessions_answer_as_the_documented_route(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    """An anonymous GET of /sessions that only pages and searches (`limit`, `cursor`, `q`)
+    is served without FastAPI's request handling, on PostgreSQL by a query of its own when
+    it does not search; anything else goes to the documented route. Both answer the same,
+    and each one's cursors page on in the other."""
+    first = await anonymous.get("/sessions", params={"limit": 1})
+    cursor = first.json()["next_cursor"]
+    assert [s["ordinal"] for s in first.json()["items"]] == [5] and cursor
+    queries: list[dict[str, Any]] = [
+        {},
+        {"limit": 1},
+        {"limit": 1, "cursor": cursor},
+        {"cursor": cursor},
+        {"limit": 0},
+        {"limit": 201},
+        {"limit": "05"},
+        {"limit": "two"},
+        {"cursor": cursor[:-2] + "AA"},
+        {"cursor": ""},
+        {"q": "ccqs"},
+        {"q": "plenary", "limit": 1},
+        {"q": "sécurité"},
+        {"q": "nowhere"},
+        {"q": "!!!"},
+        {"q": ""},
+        {"q": "q" * 201},
+        {"q": "ccqs", "sort": "-start_date"},
+    ]
+    for params in queries:
+        direct = await anonymous.get("/sessions", params=params)
+        # With a key, the documented route (and the same cursors: they are bound to the
+        # query, not to the client).
+        same_answer(direct, await client.get("/sessions", params=params), str(params))
+    second = await anonymous.get("/sessions", params={"limit": 1, "cursor": cursor})
+    assert [s["ordinal"] for s in second.json()["items"]] == [6]
+    assert second.json()["next_cursor"] is None
+    for accept in ("text/calendar", "text/csv"):
+        direct = await anonymous.get("/sessions", headers={"Accept": accept})
+        assert direct.headers["content-type"].startswith(accept)
+        documented = await anonymous.get(
+            "/sessions", params={"sort": "start_date"}, headers={"Accept": accept}
+        )
+        assert direct.status_code == documented.status_code == 200
+        assert direct.headers["vary"] == documented.headers["vary"]
 
 
 async def test_overlong_session_id_is_404(client: httpx.AsyncClient) -> None:

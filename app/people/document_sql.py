@@ -35,3 +35,29 @@ def person_document(p: str) -> str:
 PERSON_SQL = f"SELECT {person_document('p')} FROM person p WHERE p.id = $1"
 # Each person of a list page, in a query on the table under its own name.
 PERSON_DOCUMENT = person_document("person")
+# A page of the persons matching every word of a query, best first and then by name: the
+# ranking of search.matches, for asyncpg. $1 the query's words, $2 the first string past
+# each word's prefixes (`prefix_upper_bound`), ($3, $4, $5) the cursor's (rank, name, id),
+# $6 the rows wanted. A word scores its best term (2 whole, 1 as a prefix, plus the
+# term's weight); a person must match every word. Every match is sorted as a narrow row
+# (rank, name, id), and only the page's rows are then written as documents.
+PERSON_SEARCH_SQL = f"""
+WITH per_word AS (
+  SELECT t.record_id, w.n,
+         max(CASE WHEN t.term = w.word THEN 2 ELSE 1 END + t.weight) AS score
+  FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS w(word, beyond, n)
+  JOIN search_term t ON t.entity = 'person' AND t.term >= w.word AND t.term < w.beyond
+  GROUP BY t.record_id, w.n
+), found AS (
+  SELECT record_id, -sum(score)::integer AS rank FROM per_word
+  GROUP BY record_id HAVING count(*) = cardinality($1::varchar[])
+), page AS (
+  SELECT found.rank, person.name, person.id
+  FROM found JOIN person ON person.id = found.record_id
+  WHERE (found.rank, person.name, person.id) > ($3, $4, $5)
+  ORDER BY found.rank, person.name, person.id LIMIT $6
+)
+SELECT page.rank, page.name, page.id, {person_document("p")} AS document
+FROM page JOIN person p ON p.id = page.id
+ORDER BY page.rank, page.name, page.id
+"""

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from app.auth.dependencies import access
 from app.councils.service import find_council_id
 from app.db import DbSession
 from app.errors import ValidationFailed
@@ -18,7 +19,7 @@ from app.http import (
     problems,
     resource_response,
 )
-from app.pagination import Page, PageParams
+from app.pagination import Page, PageParams, page_request
 from app.people import service
 from app.people.schemas import (
     Counterpart,
@@ -88,6 +89,22 @@ async def list_persons(
     items, next_cursor = await service.list_persons(
         db, page=page, q=q, nationalities=nationality or (), council_id=council_id
     )
+    return page_response(request, items, next_cursor)
+
+
+async def list_persons_directly(request: Request) -> Response:
+    """`list_persons` for an anonymous GET that only pages and searches (`q`, `limit`,
+    `cursor`: `paging_and_search`), without FastAPI's dependency solving; on PostgreSQL, a
+    search in one hand-written query (bench/NOTES.md)."""
+    await access(request, None)
+    params = request.query_params
+    page = await page_request(request, int(params.get("limit", 50)), params.get("cursor"))
+    q = params.get("q")
+    engine = request.app.state.read_engine
+    if q is None or engine.dialect.name != "postgresql":
+        async with request.app.state.read_sessionmaker() as db:
+            return await list_persons(request, db, page, q)
+    items, next_cursor = await service.search_persons_json(engine, page, q)
     return page_response(request, items, next_cursor)
 
 

@@ -5,15 +5,22 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Label, delete, func, insert, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import ensure_free, fetch_document, touch, utcnow
+from app.db import ensure_free, fetch_document, fetch_rows, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
-from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
-from app.people.document_sql import PERSON_DOCUMENT, PERSON_SQL
+from app.pagination import (
+    AnySelect,
+    Keyset,
+    PageRequest,
+    SortKey,
+    documents_page,
+    json_array,
+)
+from app.people.document_sql import PERSON_DOCUMENT, PERSON_SEARCH_SQL, PERSON_SQL
 from app.people.models import (
     Office,
     Participation,
@@ -30,7 +37,8 @@ from app.people.schemas import (
     PersonUpdate,
 )
 from app.schemas import changes, reject_nulls, rfc3339
-from app.search.service import delete_terms, index_person, list_records, ranked
+from app.search.normalize import prefix_upper_bound
+from app.search.service import delete_terms, index_person, list_records, query_words, ranked
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
 from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
 from app.types import partial_date_bounds
@@ -263,6 +271,28 @@ async def list_persons(
     return await documents_page(
         db, page, query, keyset, lambda row: [*([row.rank] if q else []), row.name, row.id]
     )
+
+
+async def search_persons_json(
+    engine: AsyncEngine, page: PageRequest, q: str
+) -> tuple[bytes, str | None]:
+    """list_persons with `q` and no filter, on PostgreSQL: the searches the direct route
+    serves (people/router.py), in one hand-written query (PERSON_SEARCH_SQL) read on
+    asyncpg itself, as a session detail is. Its order and cursors are list_persons',
+    so that a cursor from either route pages on in the other."""
+    words = query_words(q)
+    keyset = Keyset([SortKey(literal_column("rank")), SortKey(Person.name), SortKey(Person.id)])
+    rank, name, person_id = page.decode(keyset) or (BEFORE_EVERY_RANK, "", "")
+    beyond = [prefix_upper_bound(word) for word in words]
+    rows = await fetch_rows(
+        engine, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit + 1
+    )
+    shown, next_cursor = page.cut(rows, keyset, lambda row: (row["rank"], row["name"], row["id"]))
+    return json_array(row["document"] for row in shown), next_cursor
+
+
+# Lower than any rank (minus a score, which is small and positive): before the first page.
+BEFORE_EVERY_RANK = -(2**31)
 
 
 async def require_person(db: AsyncSession, person_id: str) -> Person:

@@ -37,6 +37,15 @@ SUMMARY_FIELDS = summary_fields("s", "c")
 # One summary as JSON text, in a query on the tables under their own names (list pages).
 SUMMARY_DOCUMENT = f"json_build_object({summary_fields('council_session', 'council')})::text"
 
+# A page of sessions in the default order with no filter, after the cursor's (start_date,
+# id) and with one row more than the page: the pages the direct route serves.
+PAGE_SQL = f"""
+SELECT s.start_date, s.id, json_build_object({SUMMARY_FIELDS})::text AS document
+FROM council_session s JOIN council c ON c.id = s.council_id
+WHERE (s.start_date, s.id) > ($1, $2)
+ORDER BY s.start_date, s.id LIMIT $3
+"""
+
 DETAIL_SQL = f"""
 SELECT json_build_object({SUMMARY_FIELDS},
   'segments', (SELECT coalesce(json_agg(json_build_object(

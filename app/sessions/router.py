@@ -5,8 +5,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.dependencies import access
 from app.councils.router import CouncilId
-from app.db import DbSession, read_session
+from app.db import DbSession
+from app.errors import NotFound
 from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
@@ -17,7 +19,7 @@ from app.http import (
     problems,
     resource_response,
 )
-from app.pagination import Page, PageParams, PageRequest
+from app.pagination import Page, PageParams, PageRequest, page_request
 from app.sessions import formats, service
 from app.sessions.models import CouncilSession, SessionStatus
 from app.sessions.schemas import (
@@ -292,8 +294,7 @@ async def get_session(
     With `Accept: application/ld+json`, the same as a schema.org `Event`: `superEvent`
     the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
     agenda's topics."""
-    async with read_session(request) as db:
-        session = await service.get_session_detail(db, session_id)
+    session = await service.read_session_detail(request.app.state.read_engine, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
         base_url = str(request.base_url).rstrip("/") + "/api/v1"
         response = resource_response(request, formats.linked_data(session, base_url=base_url))
@@ -357,3 +358,37 @@ async def council_timeline(
     number of participants and of agenda items."""
     items, next_cursor = await service.timeline(db, council_id=council_id, page=page)
     return page_response(request, items, next_cursor)
+
+
+async def get_session_directly(request: Request) -> Response:
+    """`get_session` for an anonymous GET, without FastAPI's dependency solving, which
+    costs more than the query (bench/NOTES.md): the same checks in the same order, as
+    StrictJsonRoute and the `access` dependency make them."""
+    session_id = request.path_params["session_id"]
+    if "\x00" in session_id:
+        raise NotFound("No record has that id.")
+    await access(request, None)
+    return await get_session(request, session_id)
+
+
+async def list_sessions_directly(request: Request) -> Response:
+    """`list_sessions` for an anonymous GET that only pages and searches (`q`, `limit`,
+    `cursor`: `paging_and_search`), without FastAPI's dependency solving, which costs
+    more than the query (bench/NOTES.md); on PostgreSQL, a page without `q` in one
+    hand-written query."""
+    await access(request, None)
+    params = request.query_params
+    page = await page_request(request, int(params.get("limit", 50)), params.get("cursor"))
+    q = params.get("q")
+    engine = request.app.state.read_engine
+    if (
+        q is not None
+        or engine.dialect.name != "postgresql"
+        or chosen_format(request, None) != "json"
+    ):
+        async with request.app.state.read_sessionmaker() as db:
+            return await list_sessions(request, db, page, service.SessionFilter(q=q))
+    items, next_cursor = await service.default_page_json(engine, page)
+    response = page_response(request, items, next_cursor)
+    response.headers["Vary"] = "Accept"
+    return response

@@ -17,20 +17,28 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import as_db_time, fetch_document, utcnow
+from app.db import as_db_time, fetch_document, fetch_rows, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
-from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key, documents_page
+from app.pagination import (
+    AnySelect,
+    Keyset,
+    PageRequest,
+    SortKey,
+    date_key,
+    documents_page,
+    json_array,
+)
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
 from app.search.service import delete_terms, has_words, index_sessions
-from app.sessions.detail_sql import DETAIL_SQL, SUMMARY_DOCUMENT
+from app.sessions.detail_sql import DETAIL_SQL, PAGE_SQL, SUMMARY_DOCUMENT
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -159,6 +167,18 @@ async def list_sessions_json(
         .where(*conditions)
     )
     return await documents_page(db, page, query, keyset, key_of)
+
+
+async def default_page_json(engine: AsyncEngine, page: PageRequest) -> tuple[bytes, str | None]:
+    """list_sessions_json in the default order with no filter, on PostgreSQL: the pages
+    that anonymous clients walk most (the direct route, sessions/router.py), read on
+    asyncpg itself as a session detail is. Its order and cursors are those of
+    SORTS["start_date"], so that a cursor from either route pages on in the other."""
+    keyset, _ = SORTS["start_date"]
+    start_date, session_id = page.decode(keyset) or (date.min, "")
+    rows = await fetch_rows(engine, PAGE_SQL, start_date, session_id, page.limit + 1)
+    shown, next_cursor = page.cut(rows, keyset, lambda row: (row["start_date"], row["id"]))
+    return json_array(row["document"] for row in shown), next_cursor
 
 
 async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -304,10 +324,23 @@ async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any
     """The session with its council, segments, participants, agenda and sources: on
     PostgreSQL one query that builds the document, elsewhere a few small ones."""
     if db.get_bind().dialect.name == "postgresql":
-        missing = f"No session has the id '{session_id}'."
-        detail: dict[str, Any] = await fetch_document(db, DETAIL_SQL, session_id, missing=missing)
-        return detail
+        return await _session_document(db, session_id)
     return await portable_session_detail(db, session_id)
+
+
+async def read_session_detail(engine: AsyncEngine, session_id: str) -> dict[str, Any]:
+    """get_session_detail for a read request: on PostgreSQL straight from the read engine's
+    pool, without the ORM session that would cost a tenth of the request (bench/NOTES.md)."""
+    if engine.dialect.name == "postgresql":
+        return await _session_document(engine, session_id)
+    async with AsyncSession(engine) as db:
+        return await portable_session_detail(db, session_id)
+
+
+async def _session_document(db: AsyncSession | AsyncEngine, session_id: str) -> dict[str, Any]:
+    missing = f"No session has the id '{session_id}'."
+    detail: dict[str, Any] = await fetch_document(db, DETAIL_SQL, session_id, missing=missing)
+    return detail
 
 
 async def portable_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
