@@ -7,6 +7,8 @@ test on both databases), and the benchmark's baseline runs the same SQL on bare 
 It is written for asyncpg (`$1`), which runs it directly (db.fetch_document).
 """
 
+from functools import cache
+
 from app.json_sql import cited_sources, source_ids, ts
 
 
@@ -37,14 +39,27 @@ SUMMARY_FIELDS = summary_fields("s", "c")
 # One summary as JSON text, in a query on the tables under their own names (list pages).
 SUMMARY_DOCUMENT = f"json_build_object({summary_fields('council_session', 'council')})::text"
 
-# A page of sessions in the default order with no filter, after the cursor's (start_date,
-# id) and with one row more than the page: the pages the direct route serves.
-PAGE_SQL = f"""
+
+@cache
+def page_sql(words: int) -> str:
+    """A page of sessions in the default order with no filter but, optionally, words to
+    find: after the cursor's (start_date, id) ($1, $2), $3 rows (one more than the page),
+    of the sessions that have every word as the prefix of a term ($4 and $5 the first
+    word and the first string past its prefixes, $6 and $7 the second...). The pages the
+    direct route serves; the words are matched as `search.has_words` matches them."""
+    each_word = "".join(
+        f"""
+  AND s.id IN (SELECT t.record_id FROM search_term t WHERE t.entity = 'session'
+               AND t.term >= ${4 + 2 * i} AND t.term < ${5 + 2 * i})"""
+        for i in range(words)
+    )
+    return f"""
 SELECT s.start_date, s.id, json_build_object({SUMMARY_FIELDS})::text AS document
 FROM council_session s JOIN council c ON c.id = s.council_id
-WHERE (s.start_date, s.id) > ($1, $2)
+WHERE (s.start_date, s.id) > ($1, $2){each_word}
 ORDER BY s.start_date, s.id LIMIT $3
 """
+
 
 DETAIL_SQL = f"""
 SELECT json_build_object({SUMMARY_FIELDS},

@@ -374,21 +374,17 @@ async def get_session_directly(request: Request) -> Response:
 async def list_sessions_directly(request: Request) -> Response:
     """`list_sessions` for an anonymous GET that only pages and searches (`q`, `limit`,
     `cursor`: `paging_and_search`), without FastAPI's dependency solving, which costs
-    more than the query (bench/NOTES.md); on PostgreSQL, a page without `q` in one
-    hand-written query."""
+    more than the query (bench/NOTES.md); on PostgreSQL, a JSON page in one hand-written
+    query."""
     await access(request, None)
     params = request.query_params
     page = await page_request(request, int(params.get("limit", 50)), params.get("cursor"))
     q = params.get("q")
     engine = request.app.state.read_engine
-    if (
-        q is not None
-        or engine.dialect.name != "postgresql"
-        or chosen_format(request, None) != "json"
-    ):
+    if engine.dialect.name != "postgresql" or chosen_format(request, None) != "json":
         async with request.app.state.read_sessionmaker() as db:
             return await list_sessions(request, db, page, service.SessionFilter(q=q))
-    items, next_cursor = await service.default_page_json(engine, page)
+    items, next_cursor = await service.default_page_json(engine, page, q)
     response = page_response(request, items, next_cursor)
     response.headers["Vary"] = "Accept"
     return response

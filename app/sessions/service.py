@@ -37,8 +37,9 @@ from app.pagination import (
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
-from app.search.service import delete_terms, has_words, index_sessions
-from app.sessions.detail_sql import DETAIL_SQL, PAGE_SQL, SUMMARY_DOCUMENT
+from app.search.normalize import prefix_upper_bound
+from app.search.service import delete_terms, has_words, index_sessions, query_words
+from app.sessions.detail_sql import DETAIL_SQL, SUMMARY_DOCUMENT, page_sql
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -169,14 +170,21 @@ async def list_sessions_json(
     return await documents_page(db, page, query, keyset, key_of)
 
 
-async def default_page_json(engine: AsyncEngine, page: PageRequest) -> tuple[bytes, str | None]:
-    """list_sessions_json in the default order with no filter, on PostgreSQL: the pages
-    that anonymous clients walk most (the direct route, sessions/router.py), read on
-    asyncpg itself as a session detail is. Its order and cursors are those of
-    SORTS["start_date"], so that a cursor from either route pages on in the other."""
+async def default_page_json(
+    engine: AsyncEngine, page: PageRequest, q: str | None
+) -> tuple[bytes, str | None]:
+    """list_sessions_json in the default order with no filter but `q`, on PostgreSQL: the
+    pages anonymous clients walk and search most (the direct route, sessions/router.py),
+    from one hand-written query (`page_sql`) read on asyncpg itself, as a session detail
+    is. Its order and cursors are those of SORTS["start_date"], so that a cursor from
+    either route pages on in the other."""
+    words = query_words(q) if q is not None else []
+    bounds = [bound for word in words for bound in (word, prefix_upper_bound(word))]
     keyset, _ = SORTS["start_date"]
     start_date, session_id = page.decode(keyset) or (date.min, "")
-    rows = await fetch_rows(engine, PAGE_SQL, start_date, session_id, page.limit + 1)
+    rows = await fetch_rows(
+        engine, page_sql(len(words)), start_date, session_id, page.limit + 1, *bounds
+    )
     shown, next_cursor = page.cut(rows, keyset, lambda row: (row["start_date"], row["id"]))
     return json_array(row["document"] for row in shown), next_cursor
 
