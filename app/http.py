@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from app.auth.dependencies import access
 from app.db import write_intent
 from app.errors import (
     BadRequest,
@@ -232,18 +233,24 @@ class DirectRoute(Route):
     """An anonymous GET answered without FastAPI's request handling, for the hottest reads
     (bench/NOTES.md), when its query string is one `plain_query` accepts as valid (by
     default, none). Every other request to the path falls through to the documented
-    FastAPI route, which stays the contract; the endpoint makes the same checks (see
-    get_session_directly)."""
+    FastAPI route, which stays the contract. The endpoint is called after the checks that
+    route makes first, in its order: NUL in the path (StrictJsonRoute), then `access`."""
 
     def __init__(
         self,
         prefix: str,
         path: str,
-        endpoint: Callable[[Request], Any],
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
         *,
         plain_query: Callable[[bytes], bool] = no_query,
     ) -> None:
-        super().__init__(prefix + path, endpoint, methods=["GET"], include_in_schema=False)
+        async def checked(request: Request) -> Response:
+            if any("\x00" in value for value in request.path_params.values()):
+                raise NotFound("No record has that id.")
+            await access(request, None)
+            return await endpoint(request)
+
+        super().__init__(prefix + path, checked, methods=["GET"], include_in_schema=False)
         # The documented route's template (without the prefix), for logs and metrics.
         self.documented_path = path
         self.plain_query = plain_query

@@ -26,6 +26,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from app.errors import BadRequest
 
+DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_SEARCH = 200  # characters of a `q` (app/http.py, SearchParam)
 LimitParam = Annotated[
@@ -181,7 +182,7 @@ def json_array(documents: Iterable[str]) -> bytes:
 
 
 async def page_request(
-    request: Request, limit: LimitParam = 50, cursor: CursorParam = None
+    request: Request, limit: LimitParam = DEFAULT_LIMIT, cursor: CursorParam = None
 ) -> PageRequest:
     params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "cursor")
     scope = request.url.path + "?" + urlencode(params)
@@ -190,6 +191,13 @@ async def page_request(
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
+
+
+async def plain_page_request(request: Request) -> PageRequest:
+    """page_request for a query that `paging_and_search` let through (valid as written)."""
+    params = request.query_params
+    limit = params.get("limit")
+    return await page_request(request, int(limit) if limit else DEFAULT_LIMIT, params.get("cursor"))
 
 
 # The characters `PageRequest.encode` writes a cursor with.

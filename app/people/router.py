@@ -3,7 +3,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.auth.dependencies import access
 from app.councils.service import find_council_id
 from app.db import DbSession
 from app.errors import ValidationFailed
@@ -19,7 +18,7 @@ from app.http import (
     problems,
     resource_response,
 )
-from app.pagination import Page, PageParams, page_request
+from app.pagination import Page, PageParams, plain_page_request
 from app.people import service
 from app.people.schemas import (
     Counterpart,
@@ -96,10 +95,8 @@ async def list_persons_directly(request: Request) -> Response:
     """`list_persons` for an anonymous GET that only pages and searches (`q`, `limit`,
     `cursor`: `paging_and_search`), without FastAPI's dependency solving; on PostgreSQL, a
     search in one hand-written query (bench/NOTES.md)."""
-    await access(request, None)
-    params = request.query_params
-    page = await page_request(request, int(params.get("limit", 50)), params.get("cursor"))
-    q = params.get("q")
+    page = await plain_page_request(request)
+    q = request.query_params.get("q")
     engine = request.app.state.read_engine
     if q is None or engine.dialect.name != "postgresql":
         async with request.app.state.read_sessionmaker() as db:
