@@ -81,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info={"name": "MIT", "identifier": "MIT"},
         lifespan=lifespan,
         separate_input_output_schemas=False,
+        # Entente reports its own Prometheus metrics and JSON log lines (app/middleware.py).
+        # FastAPI's native OpenTelemetry would otherwise look up the global providers at
+        # every request, to find them unconfigured (bench/NOTES.md, finding 15).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings.database_url, echo=settings.log_sql)

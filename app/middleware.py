@@ -1,12 +1,12 @@
 """What every response gets, in one ASGI middleware: a request id, security headers,
 rate-limit headers, a JSON log line, and Prometheus metrics by route template."""
 
-import json
 import logging
 import re
 import time
 from typing import Any
 
+import orjson
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -56,7 +56,7 @@ class JsonLogFormatter(logging.Formatter):
         line |= getattr(record, "fields", {})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return orjson.dumps(line).decode()
 
 
 def configure_logging() -> None:
