@@ -26,3 +26,22 @@ def cited_sources(where: str) -> str:
       'note', so.note, 'created_at', {ts("so.created_at")}, 'updated_at', {ts("so.updated_at")})
       ORDER BY ci.position), '[]') FROM citation ci JOIN source so ON so.id = ci.source_id
       WHERE {where})"""
+
+
+def page_of_documents(keys: list[str], document: str, joins: str, limit: str) -> str:
+    """The end of a page query whose CTE `candidate` holds the rows after the cursor in
+    the page's order (by `keys`), one more than the page's `limit`: one row, with `items`,
+    the JSON array of the page's `document`s (written for the rows of `shown`, and what
+    `joins` adds to them); the last row's keys; and `more`, whether a next page exists.
+    PostgreSQL joins the array, as the benchmark's baseline has it do: fifty rows cost
+    the client four times one value (bench/NOTES.md, finding 15)."""
+    in_order = ", ".join(f"shown.{key}" for key in keys)
+    last_first = ", ".join(f"{key} DESC" for key in keys)
+    return f"""shown AS (
+  SELECT * FROM candidate ORDER BY {", ".join(keys)} LIMIT {limit}
+)
+SELECT (SELECT '[' || coalesce(string_agg({document}, ',' ORDER BY {in_order}), '') || ']'
+        FROM shown {joins}) AS items,
+       (SELECT count(*) FROM candidate) > {limit} AS more, last.*
+FROM (SELECT {", ".join(keys)} FROM shown ORDER BY {last_first} LIMIT 1) AS last
+RIGHT JOIN (VALUES (1)) AS one ON true"""

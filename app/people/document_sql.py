@@ -2,7 +2,7 @@
 (`_persons_json` in people/service.py), with names, identifiers, offices and sources, in
 one query instead of six and their Python (bench/NOTES.md)."""
 
-from app.json_sql import cited_sources, source_ids, ts
+from app.json_sql import cited_sources, page_of_documents, source_ids, ts
 
 
 def person_document(p: str) -> str:
@@ -38,9 +38,10 @@ PERSON_DOCUMENT = person_document("person")
 # A page of the persons matching every word of a query, best first and then by name: the
 # ranking of search.matches, for asyncpg. $1 the query's words, $2 the first string past
 # each word's prefixes (`prefix_upper_bound`), ($3, $4, $5) the cursor's (rank, name, id),
-# $6 the rows wanted. A word scores its best term (2 whole, 1 as a prefix, plus the
+# $6 the page's size. A word scores its best term (2 whole, 1 as a prefix, plus the
 # term's weight); a person must match every word. Every match is sorted as a narrow row
-# (rank, name, id), and only the page's rows are then written as documents.
+# (rank, name, id), and only the page's rows are then written as documents, into one
+# value (json_sql.page_of_documents).
 PERSON_SEARCH_SQL = f"""
 WITH per_word AS (
   SELECT t.record_id, w.n,
@@ -51,13 +52,14 @@ WITH per_word AS (
 ), found AS (
   SELECT record_id, -sum(score)::integer AS rank FROM per_word
   GROUP BY record_id HAVING count(*) = cardinality($1::varchar[])
-), page AS (
+), candidate AS (
   SELECT found.rank, person.name, person.id
   FROM found JOIN person ON person.id = found.record_id
   WHERE (found.rank, person.name, person.id) > ($3, $4, $5)
-  ORDER BY found.rank, person.name, person.id LIMIT $6
-)
-SELECT page.rank, page.name, page.id, {person_document("p")} AS document
-FROM page JOIN person p ON p.id = page.id
-ORDER BY page.rank, page.name, page.id
+  ORDER BY found.rank, person.name, person.id LIMIT $6 + 1
+), {
+    page_of_documents(
+        ["rank", "name", "id"], person_document("p"), "JOIN person p ON p.id = shown.id", "$6"
+    )
+}
 """

@@ -18,7 +18,6 @@ from app.pagination import (
     PageRequest,
     SortKey,
     documents_page,
-    json_array,
 )
 from app.people.document_sql import PERSON_DOCUMENT, PERSON_SEARCH_SQL, PERSON_SQL
 from app.people.models import (
@@ -284,11 +283,10 @@ async def search_persons_json(
     keyset = Keyset([SortKey(literal_column("rank")), SortKey(Person.name), SortKey(Person.id)])
     rank, name, person_id = page.decode(keyset) or (BEFORE_EVERY_RANK, "", "")
     beyond = [prefix_upper_bound(word) for word in words]
-    rows = await fetch_rows(
-        engine, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit + 1
+    (found,) = await fetch_rows(
+        engine, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit
     )
-    shown, next_cursor = page.cut(rows, keyset, lambda row: (row["rank"], row["name"], row["id"]))
-    return json_array(row["document"] for row in shown), next_cursor
+    return page.of_documents(found, keyset, ("rank", "name", "id"))
 
 
 # Lower than any rank (minus a score, which is small and positive): before the first page.

@@ -9,7 +9,7 @@ It is written for asyncpg (`$1`), which runs it directly (db.fetch_document).
 
 from functools import cache
 
-from app.json_sql import cited_sources, source_ids, ts
+from app.json_sql import cited_sources, page_of_documents, source_ids, ts
 
 
 def summary_fields(s: str, c: str) -> str:
@@ -43,10 +43,12 @@ SUMMARY_DOCUMENT = f"json_build_object({summary_fields('council_session', 'counc
 @cache
 def page_sql(words: int) -> str:
     """A page of sessions in the default order with no filter but, optionally, words to
-    find: after the cursor's (start_date, id) ($1, $2), $3 rows (one more than the page),
-    of the sessions that have every word as the prefix of a term ($4 and $5 the first
-    word and the first string past its prefixes, $6 and $7 the second...). The pages the
-    direct route serves; the words are matched as `search.has_words` matches them."""
+    find: the first $3 sessions after the cursor's (start_date, id) ($1, $2) that have
+    every word as the prefix of a term ($4 and $5 the first word and the first string past
+    its prefixes, $6 and $7 the second...). One row: `items`, the page's summaries as a
+    JSON array; `start_date` and `id`, the last one's key; `more`, whether a next page
+    exists. The pages the direct route serves; the words are matched as
+    `search.has_words` matches them."""
     each_word = "".join(
         f"""
   AND s.id IN (SELECT t.record_id FROM search_term t WHERE t.entity = 'session'
@@ -54,11 +56,17 @@ def page_sql(words: int) -> str:
         for i in range(words)
     )
     return f"""
-SELECT s.start_date, s.id, json_build_object({SUMMARY_FIELDS})::text AS document
-FROM council_session s JOIN council c ON c.id = s.council_id
-WHERE (s.start_date, s.id) > ($1, $2){each_word}
-ORDER BY s.start_date, s.id LIMIT $3
+WITH candidate AS (
+  SELECT s.* FROM council_session s
+  WHERE (s.start_date, s.id) > ($1, $2){each_word}
+  ORDER BY s.start_date, s.id LIMIT $3 + 1
+), {page_of_documents(["start_date", "id"], SHOWN_SUMMARY, SHOWN_COUNCIL, "$3")}
 """
+
+
+# The summary of each session of a page (json_sql.page_of_documents), with its council.
+SHOWN_SUMMARY = f"json_build_object({summary_fields('shown', 'c')})::text"
+SHOWN_COUNCIL = "JOIN council c ON c.id = shown.council_id"
 
 
 DETAIL_SQL = f"""

@@ -32,7 +32,6 @@ from app.pagination import (
     SortKey,
     date_key,
     documents_page,
-    json_array,
 )
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
@@ -182,11 +181,10 @@ async def default_page_json(
     bounds = [bound for word in words for bound in (word, prefix_upper_bound(word))]
     keyset, _ = SORTS["start_date"]
     start_date, session_id = page.decode(keyset) or (date.min, "")
-    rows = await fetch_rows(
-        engine, page_sql(len(words)), start_date, session_id, page.limit + 1, *bounds
+    (found,) = await fetch_rows(
+        engine, page_sql(len(words)), start_date, session_id, page.limit, *bounds
     )
-    shown, next_cursor = page.cut(rows, keyset, lambda row: (row["start_date"], row["id"]))
-    return json_array(row["document"] for row in shown), next_cursor
+    return page.of_documents(found, keyset, ("start_date", "id"))
 
 
 async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[dict[str, Any]]:
