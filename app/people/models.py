@@ -29,7 +29,12 @@ class Person(Identified, Base):
     """A person (Popolo Person)."""
 
     __tablename__ = "person"
-    __table_args__ = (Index("ix_person_name_id", "name", "id"),)
+    __table_args__ = (
+        Index("ix_person_name_id", "name", "id"),
+        # A search ranks its matches by name: each is joined to its name by the index
+        # alone, without reading the row (bench/NOTES.md, finding 15).
+        Index("ix_person_id_name", "id", "name"),
+    )
 
     # The dataset's natural key for a person (a slug such as "lavrov"), so that importing
     # the same dataset twice updates the person instead of adding a second one.

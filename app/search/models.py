@@ -13,7 +13,11 @@ class SearchTerm(Base):
     or topic. `weight` 1 marks words of the record's name or title, which rank first."""
 
     __tablename__ = "search_term"
-    __table_args__ = (Index("ix_search_term_entity_term", "entity", "term"),)
+    # The prefix range of a word, with what a search reads of each term, so that the
+    # index alone answers it; with only (entity, term), PostgreSQL read each term's row,
+    # or, once vacuumed, the primary key's whole range of the entity (bench/NOTES.md,
+    # finding 15).
+    __table_args__ = (Index("ix_search_term_lookup", "entity", "term", "record_id", "weight"),)
 
     entity: Mapped[str] = mapped_column(String(20), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
