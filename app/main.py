@@ -1,5 +1,6 @@
 """The application factory: routers, error handlers, middleware and lifespan."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -70,6 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What was built to serve (routes, models, schemas) lives as long as the process:
+        # out of the collector's sight, a full collection no longer walks it and stalls
+        # every request in flight (the session detail's p99 under load, bench/NOTES.md).
+        gc.collect()
+        gc.freeze()
         yield
         await shut_down(app)
 
