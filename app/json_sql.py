@@ -34,7 +34,7 @@ def page_of_documents(keys: list[str], document: str, joins: str, limit: str) ->
     the JSON array of the page's `document`s (written for the rows of `shown`, and what
     `joins` adds to them); the last row's keys; and `more`, whether a next page exists.
     PostgreSQL joins the array, as the benchmark's baseline has it do: fifty rows cost
-    the client four times one value (bench/NOTES.md, finding 15)."""
+    the client's CPU 1.6 times one value (bench/NOTES.md, finding 15)."""
     in_order = ", ".join(f"shown.{key}" for key in keys)
     last_first = ", ".join(f"{key} DESC" for key in keys)
     return f"""shown AS (
