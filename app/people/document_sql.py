@@ -42,6 +42,9 @@ PERSON_DOCUMENT = person_document("person")
 # term's weight); a person must match every word. Every match is sorted as a narrow row
 # (rank, name, id), and only the page's rows are then written as documents, into one
 # value (json_sql.page_of_documents).
+PAGE_OF_PERSONS = page_of_documents(
+    ["rank", "name", "id"], person_document("p"), "JOIN person p ON p.id = shown.id", "$6"
+)
 PERSON_SEARCH_SQL = f"""
 WITH per_word AS (
   SELECT t.record_id, w.n,
@@ -57,9 +60,5 @@ WITH per_word AS (
   FROM found JOIN person ON person.id = found.record_id
   WHERE (found.rank, person.name, person.id) > ($3, $4, $5)
   ORDER BY found.rank, person.name, person.id LIMIT $6 + 1
-), {
-    page_of_documents(
-        ["rank", "name", "id"], person_document("p"), "JOIN person p ON p.id = shown.id", "$6"
-    )
-}
+), {PAGE_OF_PERSONS}
 """

@@ -39,6 +39,14 @@ SUMMARY_FIELDS = summary_fields("s", "c")
 # One summary as JSON text, in a query on the tables under their own names (list pages).
 SUMMARY_DOCUMENT = f"json_build_object({summary_fields('council_session', 'council')})::text"
 
+# The end of page_sql (json_sql.page_of_documents): each session's summary, with its council.
+PAGE_OF_SUMMARIES = page_of_documents(
+    ["start_date", "id"],
+    f"json_build_object({summary_fields('shown', 'c')})::text",
+    "JOIN council c ON c.id = shown.council_id",
+    "$3",
+)
+
 
 @cache
 def page_sql(words: int) -> str:
@@ -60,13 +68,8 @@ WITH candidate AS (
   SELECT s.* FROM council_session s
   WHERE (s.start_date, s.id) > ($1, $2){each_word}
   ORDER BY s.start_date, s.id LIMIT $3 + 1
-), {page_of_documents(["start_date", "id"], SHOWN_SUMMARY, SHOWN_COUNCIL, "$3")}
+), {PAGE_OF_SUMMARIES}
 """
-
-
-# The summary of each session of a page (json_sql.page_of_documents), with its council.
-SHOWN_SUMMARY = f"json_build_object({summary_fields('shown', 'c')})::text"
-SHOWN_COUNCIL = "JOIN council c ON c.id = shown.council_id"
 
 
 DETAIL_SQL = f"""
