@@ -173,12 +173,12 @@ async def _fetch_value(db: AsyncSession | AsyncEngine, sql: str, *args: Any) -> 
         return await driver.fetchval(sql, *args)
 
 
-async def fetch_rows(engine: AsyncEngine, sql: str, *args: Any) -> list[asyncpg.Record]:
-    """The rows of a PostgreSQL statement written with `$1`-style parameters, from any
-    connection of the pool: see `_driver`."""
+async def fetch_row(engine: AsyncEngine, sql: str, *args: Any) -> asyncpg.Record:
+    """The one row of a PostgreSQL statement written with `$1`-style parameters (a page
+    that json_sql.page_of_documents ends), from any connection of the pool: see `_driver`."""
     async with _driver(engine) as driver:
-        rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
-        return rows
+        row: asyncpg.Record = await driver.fetchrow(sql, *args)
+        return row
 
 
 @asynccontextmanager

@@ -9,16 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import ensure_free, fetch_document, fetch_rows, touch, utcnow
+from app.db import ensure_free, fetch_document, fetch_row, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
-from app.pagination import (
-    AnySelect,
-    Keyset,
-    PageRequest,
-    SortKey,
-    documents_page,
-)
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
 from app.people.document_sql import PERSON_DOCUMENT, PERSON_SEARCH_SQL, PERSON_SQL
 from app.people.models import (
     Office,
@@ -280,15 +274,16 @@ async def search_persons_json(
     asyncpg itself, as a session detail is. Its order and cursors are list_persons',
     so that a cursor from either route pages on in the other."""
     words = query_words(q)
-    keyset = Keyset([SortKey(literal_column("rank")), SortKey(Person.name), SortKey(Person.id)])
-    rank, name, person_id = page.decode(keyset) or (BEFORE_EVERY_RANK, "", "")
+    rank, name, person_id = page.decode(SEARCH_ORDER) or (BEFORE_EVERY_RANK, "", "")
     beyond = [prefix_upper_bound(word) for word in words]
-    (found,) = await fetch_rows(
+    found = await fetch_row(
         engine, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit
     )
-    return page.of_documents(found, keyset, ("rank", "name", "id"))
+    return page.of_documents(found, SEARCH_ORDER, ("rank", "name", "id"))
 
 
+# The order of a person search, best first (search.ranked), for its cursors.
+SEARCH_ORDER = Keyset([SortKey(literal_column("rank")), SortKey(Person.name), SortKey(Person.id)])
 # Lower than any rank (minus a score, which is small and positive): before the first page.
 BEFORE_EVERY_RANK = -(2**31)
 

@@ -21,18 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import as_db_time, fetch_document, fetch_rows, utcnow
+from app.db import as_db_time, fetch_document, fetch_row, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
-from app.pagination import (
-    AnySelect,
-    Keyset,
-    PageRequest,
-    SortKey,
-    date_key,
-    documents_page,
-)
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key, documents_page
 from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
@@ -181,9 +174,8 @@ async def default_page_json(
     bounds = [bound for word in words for bound in (word, prefix_upper_bound(word))]
     keyset, _ = SORTS["start_date"]
     start_date, session_id = page.decode(keyset) or (date.min, "")
-    (found,) = await fetch_rows(
-        engine, page_sql(len(words)), start_date, session_id, page.limit, *bounds
-    )
+    sql = page_sql(len(words))
+    found = await fetch_row(engine, sql, start_date, session_id, page.limit, *bounds)
     return page.of_documents(found, keyset, ("start_date", "id"))
 
 
