@@ -174,8 +174,8 @@ async def default_page_json(
     bounds = [bound for word in words for bound in (word, prefix_upper_bound(word))]
     keyset, _ = SORTS["start_date"]
     start_date, session_id = page.decode(keyset) or (date.min, "")
-    sql = page_sql(len(words))
-    found = await fetch_row(engine, sql, start_date, session_id, page.limit, *bounds)
+    sql = page_sql(len(words), page.limit)
+    found = await fetch_row(engine, sql, start_date, session_id, *bounds)
     return page.of_documents(found, keyset, ("start_date", "id"))
 
 
