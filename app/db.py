@@ -1,3 +1,4 @@
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ import asyncpg
 import orjson
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -121,7 +122,7 @@ def create_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> 
         kwargs |= {
             # Sized for the requests one worker has in flight; no overflow, because an
             # overflow connection is closed when returned and reopened at the next burst.
-            "pool_size": 20 if reads_only else 10,
+            "pool_size": 10,
             "max_overflow": 0,
             # Fail fast while the database is down (503), rather than hang the request.
             "pool_timeout": 5,
@@ -158,35 +159,95 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield db
 
 
-async def _fetch_value(db: AsyncSession | AsyncEngine, sql: str, *args: Any) -> Any:
+# How long a request waits for a connection (a full pool, or one opening) before it is
+# answered 503: the database is down or overwhelmed. The engines' pool_timeout.
+CONNECTION_WAIT_SECONDS = 5
+
+
+async def _keep_as_is(_: asyncpg.Connection) -> None:
+    """A document read changes nothing on its connection: no reset query to send."""
+
+
+class DocumentPool:
+    """asyncpg's own pool of PostgreSQL connections, for the reads whose rows PostgreSQL
+    writes as JSON (a session detail, the direct routes' pages): SQLAlchemy's checkout and
+    return, through its greenlet bridge, cost a session detail 50 µs of CPU, a sixth of
+    it (bench/NOTES.md, finding 16). Statements run without BEGIN and COMMIT, as on the
+    read engine. Connections open as requests need them: the app starts while the
+    database is down, and answers 503 until it is back."""
+
+    def __init__(self, database_url: str) -> None:
+        self._dsn = (
+            make_url(database_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._pool or await self._open()
+        # asyncio.timeout rather than acquire's own, which runs each wait as a task.
+        async with asyncio.timeout(CONNECTION_WAIT_SECONDS):
+            connection = await pool.acquire()
+        try:
+            yield connection
+        finally:
+            await pool.release(connection)
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=0,
+                    max_size=10,
+                    reset=_keep_as_is,
+                    timeout=CONNECTION_WAIT_SECONDS,
+                    command_timeout=30,
+                )
+            return self._pool
+
+    async def close(self) -> None:
+        """Close every connection; as an engine's dispose, a later read opens them again."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
+async def _fetch_value(db: AsyncSession | DocumentPool, sql: str, *args: Any) -> Any:
     """The first value of a PostgreSQL statement written with `$1`-style parameters.
 
     In a session's transaction, it runs on the session's connection, seeing what the
-    transaction wrote. Otherwise (a read request's session, which never begins one, or the
-    read engine itself) any connection of the pool does: see `_driver`."""
-    if isinstance(db, AsyncSession) and db.in_transaction():
+    transaction wrote. Otherwise (a read request's session, which never begins one) any
+    connection of the session's pool does (see `_driver`), or of the DocumentPool given."""
+    if isinstance(db, DocumentPool):
+        async with db.connection() as connection:
+            return await connection.fetchval(sql, *args)
+    if db.in_transaction():
         connection = await db.connection()
         return (await connection.exec_driver_sql(sql, args)).scalar()
-    engine = db.bind if isinstance(db, AsyncSession) else db
+    engine = db.bind
     assert isinstance(engine, AsyncEngine)
     async with _driver(engine) as driver:
         return await driver.fetchval(sql, *args)
 
 
-async def fetch_row(engine: AsyncEngine, sql: str, *args: Any) -> asyncpg.Record:
+async def fetch_row(documents: DocumentPool, sql: str, *args: Any) -> asyncpg.Record:
     """The one row of a PostgreSQL statement written with `$1`-style parameters (a page
-    that json_sql.page_of_documents ends), from any connection of the pool: see `_driver`."""
-    async with _driver(engine) as driver:
-        row: asyncpg.Record = await driver.fetchrow(sql, *args)
+    that json_sql.page_of_documents ends)."""
+    async with documents.connection() as connection:
+        row: asyncpg.Record = await connection.fetchrow(sql, *args)
         return row
 
 
 @asynccontextmanager
 async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the pool as asyncpg's own, for the reads whose rows PostgreSQL
-    writes as JSON: SQLAlchemy's session, connection and result objects would cost more
-    than the query (bench/NOTES.md). Driver errors are answered as database errors are
-    (app/errors.py)."""
+    """A connection of the engine's pool as asyncpg's own, for a read request's session
+    whose rows PostgreSQL writes as JSON: SQLAlchemy's connection and result objects would
+    cost more than the query (bench/NOTES.md). Driver errors are answered as database
+    errors are (app/errors.py)."""
     pooled = await engine.raw_connection()
     driver = pooled.driver_connection
     assert driver is not None
@@ -203,7 +264,7 @@ async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def fetch_document(
-    db: AsyncSession | AsyncEngine, sql: str, record_id: str, *, missing: str
+    db: AsyncSession | DocumentPool, sql: str, record_id: str, *, missing: str
 ) -> Any:
     """The JSON document a PostgreSQL statement builds for one record (`$1` its id), as
     Python values; 404 with the detail `missing` when there is no such record."""

@@ -5,11 +5,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Label, delete, func, insert, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import ensure_free, fetch_document, fetch_row, touch, utcnow
+from app.db import DocumentPool, ensure_free, fetch_document, fetch_row, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
@@ -267,7 +267,7 @@ async def list_persons(
 
 
 async def search_persons_json(
-    engine: AsyncEngine, page: PageRequest, q: str
+    documents: DocumentPool, page: PageRequest, q: str
 ) -> tuple[bytes, str | None]:
     """list_persons with `q` and no filter, on PostgreSQL: the searches the direct route
     serves (people/router.py), in one hand-written query (PERSON_SEARCH_SQL) read on
@@ -277,7 +277,7 @@ async def search_persons_json(
     rank, name, person_id = page.decode(SEARCH_ORDER) or (BEFORE_EVERY_RANK, "", "")
     beyond = [prefix_upper_bound(word) for word in words]
     found = await fetch_row(
-        engine, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit
+        documents, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit
     )
     return page.of_documents(found, SEARCH_ORDER, ("rank", "name", "id"))
 

@@ -292,7 +292,8 @@ async def get_session(
     With `Accept: application/ld+json`, the same as a schema.org `Event`: `superEvent`
     the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
     agenda's topics."""
-    session = await service.read_session_detail(request.app.state.read_engine, session_id)
+    state = request.app.state
+    session = await service.read_session_detail(state.documents, state.read_engine, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
         base_url = str(request.base_url).rstrip("/") + "/api/v1"
         response = resource_response(request, formats.linked_data(session, base_url=base_url))
@@ -371,11 +372,11 @@ async def list_sessions_directly(request: Request) -> Response:
     query."""
     page = await plain_page_request(request)
     q = request.query_params.get("q")
-    engine = request.app.state.read_engine
-    if engine.dialect.name != "postgresql" or chosen_format(request, None) != "json":
+    documents = request.app.state.documents
+    if documents is None or chosen_format(request, None) != "json":
         async with request.app.state.read_sessionmaker() as db:
             return await list_sessions(request, db, page, service.SessionFilter(q=q))
-    items, next_cursor = await service.default_page_json(engine, page, q)
+    items, next_cursor = await service.default_page_json(documents, page, q)
     response = page_response(request, items, next_cursor)
     response.headers["Vary"] = "Accept"
     return response

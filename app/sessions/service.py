@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import as_db_time, fetch_document, fetch_row, utcnow
+from app.db import DocumentPool, as_db_time, fetch_document, fetch_row, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
@@ -163,7 +163,7 @@ async def list_sessions_json(
 
 
 async def default_page_json(
-    engine: AsyncEngine, page: PageRequest, q: str | None
+    documents: DocumentPool, page: PageRequest, q: str | None
 ) -> tuple[bytes, str | None]:
     """list_sessions_json in the default order with no filter but `q`, on PostgreSQL: the
     pages anonymous clients walk and search most (the direct route, sessions/router.py),
@@ -175,7 +175,7 @@ async def default_page_json(
     keyset, _ = SORTS["start_date"]
     start_date, session_id = page.decode(keyset) or (date.min, "")
     sql = page_sql(len(words), page.limit)
-    found = await fetch_row(engine, sql, start_date, session_id, *bounds)
+    found = await fetch_row(documents, sql, start_date, session_id, *bounds)
     return page.of_documents(found, keyset, ("start_date", "id"))
 
 
@@ -326,16 +326,19 @@ async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any
     return await portable_session_detail(db, session_id)
 
 
-async def read_session_detail(engine: AsyncEngine, session_id: str) -> dict[str, Any]:
-    """get_session_detail for a read request: on PostgreSQL straight from the read engine's
-    pool, without the ORM session that would cost a tenth of the request (bench/NOTES.md)."""
-    if engine.dialect.name == "postgresql":
-        return await _session_document(engine, session_id)
+async def read_session_detail(
+    documents: DocumentPool | None, engine: AsyncEngine, session_id: str
+) -> dict[str, Any]:
+    """get_session_detail for a read request: on PostgreSQL straight from the pool of
+    `documents`, without the ORM session that would cost a tenth of the request
+    (bench/NOTES.md); on SQLite (no `documents`) from the engine."""
+    if documents is not None:
+        return await _session_document(documents, session_id)
     async with AsyncSession(engine) as db:
         return await portable_session_detail(db, session_id)
 
 
-async def _session_document(db: AsyncSession | AsyncEngine, session_id: str) -> dict[str, Any]:
+async def _session_document(db: AsyncSession | DocumentPool, session_id: str) -> dict[str, Any]:
     missing = f"No session has the id '{session_id}'."
     detail: dict[str, Any] = await fetch_document(db, DETAIL_SQL, session_id, missing=missing)
     return detail
