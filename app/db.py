@@ -122,7 +122,7 @@ def create_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> 
         kwargs |= {
             # Sized for the requests one worker has in flight; no overflow, because an
             # overflow connection is closed when returned and reopened at the next burst.
-            "pool_size": 10,
+            "pool_size": 20 if reads_only else 10,
             "max_overflow": 0,
             # Fail fast while the database is down (503), rather than hang the request.
             "pool_timeout": 5,
