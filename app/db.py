@@ -162,6 +162,9 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 # How long a request waits for a connection (a full pool, or one opening) before it is
 # answered 503: the database is down or overwhelmed. The engines' pool_timeout.
 CONNECTION_WAIT_SECONDS = 5
+# As many as the baseline's pool: with 16 or 32, PostgreSQL's backends and the worker
+# contended for the two cores, and a worker served 10 to 15% fewer session details.
+DOCUMENT_CONNECTIONS = 10
 
 
 async def _keep_as_is(_: asyncpg.Connection) -> None:
@@ -184,17 +187,26 @@ class DocumentPool:
         )
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # Requests take their turns in the order they came. Waiting on asyncpg's pool
+        # itself, a request woken for a returned connection can lose it to one just
+        # arrived, and wait again at the back: under load, the detail's p99 reached 5 to
+        # 10 times its p50, against 2 to 3 times in turns (bench/NOTES.md, finding 16).
+        self._turns = asyncio.Semaphore(DOCUMENT_CONNECTIONS)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         pool = self._pool or await self._open()
-        # asyncio.timeout rather than acquire's own, which runs each wait as a task.
         async with asyncio.timeout(CONNECTION_WAIT_SECONDS):
-            connection = await pool.acquire()
+            await self._turns.acquire()
         try:
-            yield connection
+            # A connection is free for each turn: this waits only for one to open.
+            connection = await pool.acquire()
+            try:
+                yield connection
+            finally:
+                await pool.release(connection)
         finally:
-            await pool.release(connection)
+            self._turns.release()
 
     async def _open(self) -> asyncpg.Pool:
         async with self._opening:
@@ -202,7 +214,7 @@ class DocumentPool:
                 self._pool = await asyncpg.create_pool(
                     self._dsn,
                     min_size=0,
-                    max_size=10,
+                    max_size=DOCUMENT_CONNECTIONS,
                     reset=_keep_as_is,
                     timeout=CONNECTION_WAIT_SECONDS,
                     command_timeout=30,
