@@ -196,7 +196,10 @@ class DocumentPool:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         pool = self._pool or await self._open()
-        async with asyncio.timeout(CONNECTION_WAIT_SECONDS):
+        if self._turns.locked():
+            async with asyncio.timeout(CONNECTION_WAIT_SECONDS):
+                await self._turns.acquire()
+        else:  # a turn is free: no wait to bound (and no timer to arm)
             await self._turns.acquire()
         try:
             # A connection is free for each turn: this waits only for one to open.

@@ -4,6 +4,7 @@ rate-limit headers, a JSON log line, and Prometheus metrics by route template.""
 import logging
 import re
 import time
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -39,7 +40,23 @@ DOCS_CSP = (
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_PATHS = ("/docs", "/redoc")
+# Encoded once: every response carries them.
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+API_HEADERS = [*SECURITY_HEADERS, (b"content-security-policy", API_CSP.encode())]
+DOCS_HEADERS = [*SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP.encode())]
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+# Each child of a metric, looked up once: `labels` takes a lock and builds its key at
+# every call. Methods (those HTTP knows), route templates and statuses are few.
+@lru_cache(maxsize=4096)
+def _requests_counted(method: str, route: str, status: int) -> Counter:
+    return REQUESTS.labels(method, route, str(status))
+
+
+@lru_cache(maxsize=1024)
+def _latency_observed(method: str, route: str) -> Histogram:
+    return LATENCY.labels(method, route)
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -91,9 +108,7 @@ class RequestMiddleware:
                 status = message["status"]
                 extra = [
                     (b"x-request-id", request_id.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"content-security-policy", (DOCS_CSP if docs else API_CSP).encode()),
+                    *(DOCS_HEADERS if docs else API_HEADERS),
                 ]
                 if authenticated:
                     extra.append((b"cache-control", b"no-store"))
@@ -115,8 +130,8 @@ class RequestMiddleware:
                 or getattr(served_by, "path", None)
                 or "unmatched"
             )
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
+            _requests_counted(scope["method"], route, status).inc()
+            _latency_observed(scope["method"], route).observe(elapsed)
             logger.info(
                 "request",
                 extra={
