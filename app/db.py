@@ -174,8 +174,8 @@ async def _keep_as_is(_: asyncpg.Connection) -> None:
 class DocumentPool:
     """asyncpg's own pool of PostgreSQL connections, for the reads whose rows PostgreSQL
     writes as JSON (a session detail, the direct routes' pages): SQLAlchemy's checkout and
-    return, through its greenlet bridge, cost a session detail 50 µs of CPU, a sixth of
-    it (bench/NOTES.md, finding 16). Statements run without BEGIN and COMMIT, as on the
+    return, through its greenlet bridge, cost a session detail about 40 µs of CPU, an
+    eighth of it (bench/NOTES.md, finding 16). Statements run without BEGIN and COMMIT, as on the
     read engine. Connections open as requests need them: the app starts while the
     database is down, and answers 503 until it is back."""
 
