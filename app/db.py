@@ -167,17 +167,15 @@ CONNECTION_WAIT_SECONDS = 5
 DOCUMENT_CONNECTIONS = 10
 
 
-async def _keep_as_is(_: asyncpg.Connection) -> None:
-    """A document read changes nothing on its connection: no reset query to send."""
-
-
 class DocumentPool:
-    """asyncpg's own pool of PostgreSQL connections, for the reads whose rows PostgreSQL
-    writes as JSON (a session detail, the direct routes' pages): SQLAlchemy's checkout and
-    return, through its greenlet bridge, cost a session detail about 40 µs of CPU, an
-    eighth of it (bench/NOTES.md, finding 16). Statements run without BEGIN and COMMIT, as on the
-    read engine. Connections open as requests need them: the app starts while the
-    database is down, and answers 503 until it is back."""
+    """PostgreSQL connections of asyncpg, without a pool library, for the reads whose rows
+    PostgreSQL writes as JSON (a session detail, the direct routes' pages). SQLAlchemy's
+    checkout and return, through its greenlet bridge, cost a session detail about 40 µs
+    of CPU; asyncpg's own pool, which releases each connection in a task of its own,
+    about 20 µs; a list of idle connections costs nothing (bench/NOTES.md, findings 16
+    and 17). Statements run without BEGIN and COMMIT, as on the read engine, so a
+    connection needs no reset between requests. Connections open as requests need them:
+    the app starts while the database is down, and answers 503 until it is back."""
 
     def __init__(self, database_url: str) -> None:
         self._dsn = (
@@ -185,50 +183,64 @@ class DocumentPool:
             .set(drivername="postgresql")
             .render_as_string(hide_password=False)
         )
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
-        # Requests take their turns in the order they came. Waiting on asyncpg's pool
-        # itself, a request woken for a returned connection can lose it to one just
-        # arrived, and wait again at the back: under load, the detail's p99 reached 5 to
+        self._idle: list[asyncpg.Connection] = []
+        # Connections opened before the last close() are closed when returned.
+        self._opened_since_close: set[asyncpg.Connection] = set()
+        # Requests take their turns in the order they came, one connection a turn. On a
+        # pool's queue, a request woken for a returned connection can lose it to one just
+        # arrived and wait again at the back: under load, the detail's p99 reached 5 to
         # 10 times its p50, against 2 to 3 times in turns (bench/NOTES.md, finding 16).
         self._turns = asyncio.Semaphore(DOCUMENT_CONNECTIONS)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        pool = self._pool or await self._open()
         if self._turns.locked():
             async with asyncio.timeout(CONNECTION_WAIT_SECONDS):
                 await self._turns.acquire()
         else:  # a turn is free: no wait to bound (and no timer to arm)
             await self._turns.acquire()
         try:
-            # A connection is free for each turn: this waits only for one to open.
-            connection = await pool.acquire()
+            connection = self._idle.pop() if self._idle else await self._connect()
+            usable = True
             try:
                 yield connection
+            except BaseException as error:
+                # A query cut short (connection lost, task cancelled) may leave the
+                # connection in an unknown state: it is not given to the next request.
+                usable = isinstance(error, asyncpg.PostgresError)
+                raise
             finally:
-                await pool.release(connection)
+                if usable:
+                    self._give_back(connection)
+                else:
+                    self._discard(connection)
         finally:
             self._turns.release()
 
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=0,
-                    max_size=DOCUMENT_CONNECTIONS,
-                    reset=_keep_as_is,
-                    timeout=CONNECTION_WAIT_SECONDS,
-                    command_timeout=30,
-                )
-            return self._pool
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(
+            self._dsn, timeout=CONNECTION_WAIT_SECONDS, command_timeout=30
+        )
+        self._opened_since_close.add(connection)
+        return connection
+
+    def _give_back(self, connection: asyncpg.Connection) -> None:
+        if connection in self._opened_since_close and not connection.is_closed():
+            self._idle.append(connection)
+        else:
+            self._discard(connection)
+
+    def _discard(self, connection: asyncpg.Connection) -> None:
+        self._opened_since_close.discard(connection)
+        connection.terminate()
 
     async def close(self) -> None:
-        """Close every connection; as an engine's dispose, a later read opens them again."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        """Close every connection (those in use when they are returned); as an engine's
+        dispose, a later read opens new ones."""
+        idle, self._idle = self._idle, []
+        self._opened_since_close = set()
+        for connection in idle:
+            await connection.close(timeout=CONNECTION_WAIT_SECONDS)
 
 
 async def _fetch_value(db: AsyncSession | DocumentPool, sql: str, *args: Any) -> Any:
