@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import asyncpg
 import orjson
@@ -290,15 +290,42 @@ async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
         await greenlet_spawn(pooled.close)
 
 
-async def fetch_document(
+class Document(dict[str, Any]):
+    """A record's JSON document as PostgreSQL wrote it: its values, and `json`, the text
+    itself, which is what is served and what its ETag hashes (`json_bytes`). PostgreSQL
+    writes `" : "` where orjson writes `:`, so the text cannot be made again from the
+    values; keeping it spares a session detail the parse and second serialization, a
+    twentieth of its CPU (bench/NOTES.md, finding 17). Read-only: a changed copy
+    (`document | {...}`) is a plain dict, serialized anew."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, json: bytes) -> None:
+        super().__init__(orjson.loads(json))
+        self.json = json
+
+
+def json_bytes(content: Any) -> bytes:
+    """`content` as served: a Document as PostgreSQL wrote it, anything else by orjson."""
+    return content.json if isinstance(content, Document) else orjson.dumps(content)
+
+
+async def fetch_json(
     db: AsyncSession | DocumentPool, sql: str, record_id: str, *, missing: str
-) -> Any:
+) -> bytes:
     """The JSON document a PostgreSQL statement builds for one record (`$1` its id), as
-    Python values; 404 with the detail `missing` when there is no such record."""
+    PostgreSQL wrote it; 404 with the detail `missing` when there is no such record."""
     document = await _fetch_value(db, sql, record_id)
     if document is None:
         raise NotFound(missing)
-    return orjson.loads(document)
+    return cast(str, document).encode()
+
+
+async def fetch_document(
+    db: AsyncSession | DocumentPool, sql: str, record_id: str, *, missing: str
+) -> Document:
+    """fetch_json's document, with its values."""
+    return Document(await fetch_json(db, sql, record_id, missing=missing))
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201

@@ -11,7 +11,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from app.auth.dependencies import access
-from app.db import write_intent
+from app.db import json_bytes, write_intent
 from app.errors import (
     BadRequest,
     NotFound,
@@ -70,7 +70,7 @@ def resource_response(
 ) -> Response:
     """One record, with its ETag; `304 Not Modified` when `If-None-Match` already has it."""
     return json_body_response(
-        request, orjson.dumps(content), status_code=status_code, headers=headers
+        request, json_bytes(content), status_code=status_code, headers=headers
     )
 
 

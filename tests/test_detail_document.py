@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.pagination import PageRequest
 from app.people.models import Person
 from app.people.service import get_person, list_persons, portable_person
+from app.sessions.detail_sql import DETAIL_SQL
 from app.sessions.service import (
     SessionFilter,
     get_session_detail,
@@ -118,3 +119,22 @@ async def test_the_sql_person_equals_the_portable_one(
     async with app.state.sessionmaker() as db:
         by_name = await db.scalars(select(Person.id).order_by(Person.name, Person.id).limit(3))
     assert [item["id"] for item in expected_first_page] == list(by_name)
+
+
+async def test_the_session_is_served_as_postgresql_wrote_it(
+    anonymous: httpx.AsyncClient, client: httpx.AsyncClient, app: FastAPI, ccqs: dict[str, Any]
+) -> None:
+    """Byte for byte the benchmark baseline's body (the same query's text), unparsed; the
+    ETag of a write's answer is that of the text a GET then serves."""
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("the one-query document is PostgreSQL's")
+    sixth = ccqs["sixth"]["id"]
+    async with app.state.documents.connection() as connection:
+        written = await connection.fetchval(DETAIL_SQL, sixth)
+    read = await anonymous.get(f"/sessions/{sixth}")
+    assert read.content == written.encode()
+    changed = await client.patch(f"/sessions/{sixth}", json={"summary": "Talks in Moscow."})
+    assert changed.status_code == 200, changed.text
+    again = await anonymous.get(f"/sessions/{sixth}")
+    assert again.content == changed.content
+    assert again.headers["etag"] == changed.headers["etag"] != read.headers["etag"]

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.db import lock_row
+from app.db import json_bytes, lock_row
 from app.errors import PreconditionFailed
 from app.journal.models import AuditEntry, Change
 
@@ -49,8 +48,8 @@ class Note:
 
 
 def etag_of(content: Any) -> str:
-    """The strong ETag of a representation: a hash of its JSON."""
-    return etag_of_body(orjson.dumps(content))
+    """The strong ETag of a representation: a hash of its JSON as served."""
+    return etag_of_body(json_bytes(content))
 
 
 def etag_of_body(body: bytes) -> str:

@@ -13,6 +13,7 @@ from app.http import (
     IfMatch,
     StrictJsonRoute,
     created_response,
+    json_body_response,
     page_response,
     problems,
     resource_response,
@@ -293,14 +294,15 @@ async def get_session(
     the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
     agenda's topics."""
     state = request.app.state
-    session = await service.read_session_detail(state.documents, state.read_engine, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
+        session = await service.read_session_detail(state.documents, state.read_engine, session_id)
         base_url = str(request.base_url).rstrip("/") + "/api/v1"
         response = resource_response(request, formats.linked_data(session, base_url=base_url))
         response.media_type = "application/ld+json"
         response.headers["content-type"] = "application/ld+json"
     else:
-        response = resource_response(request, session)
+        body = await service.read_session_json(state.documents, state.read_engine, session_id)
+        response = json_body_response(request, body)
     response.headers["Vary"] = "Accept"
     return response
 

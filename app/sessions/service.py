@@ -21,7 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import DocumentPool, as_db_time, fetch_document, fetch_row, utcnow
+from app.db import (
+    Document,
+    DocumentPool,
+    as_db_time,
+    fetch_document,
+    fetch_json,
+    fetch_row,
+    utcnow,
+)
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
@@ -338,17 +346,30 @@ async def read_session_detail(
         return await portable_session_detail(db, session_id)
 
 
-async def _session_document(db: AsyncSession | DocumentPool, session_id: str) -> dict[str, Any]:
-    missing = f"No session has the id '{session_id}'."
-    detail: dict[str, Any] = await fetch_document(db, DETAIL_SQL, session_id, missing=missing)
-    return detail
+async def read_session_json(
+    documents: DocumentPool | None, engine: AsyncEngine, session_id: str
+) -> bytes:
+    """read_session_detail as served: on PostgreSQL, the JSON as PostgreSQL wrote it,
+    never parsed (db.Document)."""
+    if documents is not None:
+        return await fetch_json(documents, DETAIL_SQL, session_id, missing=_missing(session_id))
+    async with AsyncSession(engine) as db:
+        return orjson.dumps(await portable_session_detail(db, session_id))
+
+
+def _missing(session_id: str) -> str:
+    return f"No session has the id '{session_id}'."
+
+
+async def _session_document(db: AsyncSession | DocumentPool, session_id: str) -> Document:
+    return await fetch_document(db, DETAIL_SQL, session_id, missing=_missing(session_id))
 
 
 async def portable_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
     """The same document on any database, from a few small queries."""
     row = (await db.execute(DETAIL_QUERY, {"session_id": session_id})).one_or_none()
     if row is None:
-        raise NotFound(f"No session has the id '{session_id}'.")
+        raise NotFound(_missing(session_id))
     citations = await cited_source_ids(db, entity="session", record_ids=[session_id])
     source_ids = citations.get(session_id, [])
     sources = await sources_by_id(db, source_ids)
