@@ -165,6 +165,9 @@ CONNECTION_WAIT_SECONDS = 5
 # As many as the baseline's pool: with 16 or 32, PostgreSQL's backends and the worker
 # contended for the two cores, and a worker served 10 to 15% fewer session details.
 DOCUMENT_CONNECTIONS = 10
+# For searches, whose plans must be made for their words (`DocumentPool`'s custom_plans):
+# as many as keep PostgreSQL's cores busy with searches while the documents' go on.
+SEARCH_CONNECTIONS = 5
 
 
 class DocumentPool:
@@ -177,12 +180,25 @@ class DocumentPool:
     connection needs no reset between requests. Connections open as requests need them:
     the app starts while the database is down, and answers 503 until it is back."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        connections: int = DOCUMENT_CONNECTIONS,
+        custom_plans: bool = False,
+    ) -> None:
+        """With `custom_plans`, PostgreSQL plans each statement for its parameters, always.
+        Left to choose, after five executions it may keep one generic plan for every
+        value; for a search that plan walks the sessions in date order, which is right for
+        a common word and reads all 100,000 for a word that none has: 1.1 s instead of
+        1.2 ms, after 30 searches of common words and of words that 2% of sessions have
+        (bench/NOTES.md, finding 17)."""
         self._dsn = (
             make_url(database_url)
             .set(drivername="postgresql")
             .render_as_string(hide_password=False)
         )
+        self._settings = {"plan_cache_mode": "force_custom_plan"} if custom_plans else {}
         self._idle: list[asyncpg.Connection] = []
         # Connections opened before the last close() are closed when returned.
         self._opened_since_close: set[asyncpg.Connection] = set()
@@ -190,7 +206,7 @@ class DocumentPool:
         # pool's queue, a request woken for a returned connection can lose it to one just
         # arrived and wait again at the back: under load, the detail's p99 reached 5 to
         # 10 times its p50, against 2 to 3 times in turns (bench/NOTES.md, finding 16).
-        self._turns = asyncio.Semaphore(DOCUMENT_CONNECTIONS)
+        self._turns = asyncio.Semaphore(connections)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -219,7 +235,10 @@ class DocumentPool:
 
     async def _connect(self) -> asyncpg.Connection:
         connection = await asyncpg.connect(
-            self._dsn, timeout=CONNECTION_WAIT_SECONDS, command_timeout=30
+            self._dsn,
+            timeout=CONNECTION_WAIT_SECONDS,
+            command_timeout=30,
+            server_settings=self._settings,
         )
         self._opened_since_close.add(connection)
         return connection

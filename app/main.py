@@ -17,7 +17,7 @@ from app.config import Settings, get_settings
 from app.councils.router import router as councils_router
 from app.countries.router import router as countries_router
 from app.dataset.router import router as dataset_router
-from app.db import DocumentPool, create_engine, create_sessionmaker
+from app.db import SEARCH_CONNECTIONS, DocumentPool, create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.health import expected_revision
 from app.health import router as health_router
@@ -65,6 +65,7 @@ async def shut_down(app: FastAPI) -> None:
     await app.state.read_engine.dispose()
     if app.state.documents is not None:
         await app.state.documents.close()
+        await app.state.searches.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -106,6 +107,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessionmaker = create_sessionmaker(app.state.read_engine)
     # The reads PostgreSQL writes as JSON (app/db.py); SQLite has no such reads.
     app.state.documents = DocumentPool(settings.database_url) if postgresql else None
+    app.state.searches = (
+        DocumentPool(settings.database_url, connections=SEARCH_CONNECTIONS, custom_plans=True)
+        if postgresql
+        else None
+    )
     app.state.head_revision = expected_revision(settings.database_url)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)

@@ -6,6 +6,7 @@ asked is asyncio.Semaphore's promise; what it changes under load is measured by
 bench/run, bench/NOTES.md finding 16.)"""
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import httpx
@@ -90,3 +91,24 @@ async def test_waiting_too_long_for_a_connection_is_a_503(
         await asyncio.gather(*holders)
     response = await anonymous.get("/sessions/01941f30-3023-7e18-a384-14c517e1ad15")
     assert response.status_code == 404
+
+
+async def test_searches_are_planned_for_their_words(
+    app: FastAPI, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    """Session and person searches run where PostgreSQL plans each for its words: a plan
+    kept for every word reads all sessions for a word that none has (bench/NOTES.md)."""
+    if app.state.searches is None:
+        pytest.skip("the search connections are PostgreSQL's")
+    for q in ["sixth", "nowhere", "Lavrov"] * 4:
+        assert (await anonymous.get("/sessions", params={"q": q})).status_code == 200
+        assert (await anonymous.get("/persons", params={"q": q})).status_code == 200
+    async with app.state.searches.connection() as connection:
+        assert await connection.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        plans = await connection.fetch(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%search_term%'"
+            " AND statement NOT LIKE '%pg_prepared_statements%'"
+        )
+    assert len(plans) == 2  # the session search and the person search, run 12 times each
+    assert all(plan["generic_plans"] == 0 and plan["custom_plans"] == 12 for plan in plans)

@@ -97,11 +97,11 @@ async def list_persons_directly(request: Request) -> Response:
     search in one hand-written query (bench/NOTES.md)."""
     page = await plain_page_request(request)
     q = request.query_params.get("q")
-    documents = request.app.state.documents
-    if q is None or documents is None:
+    searches = request.app.state.searches
+    if q is None or searches is None:
         async with request.app.state.read_sessionmaker() as db:
             return await list_persons(request, db, page, q)
-    items, next_cursor = await service.search_persons_json(documents, page, q)
+    items, next_cursor = await service.search_persons_json(searches, page, q)
     return page_response(request, items, next_cursor)
 
 

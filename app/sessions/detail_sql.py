@@ -57,7 +57,9 @@ def page_sql(words: int, limit: int) -> str:
     The page's size is written into the statement rather than passed: blind to a `LIMIT
     $n`, PostgreSQL's generic plan looks costlier than a plan made for the value, so it
     planned each execution anew, a quarter of a first page's database time; with the
-    size written, it keeps its generic plan (bench/NOTES.md, finding 16)."""
+    size written, it keeps its generic plan (bench/NOTES.md, finding 16). A search is
+    planned for its words on every execution: it runs on the connections made for that
+    (app.state.searches, db.DocumentPool)."""
     limit = int(limit)  # written into SQL: never anything but a number
     each_word = "".join(
         f"""

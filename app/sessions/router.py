@@ -378,7 +378,9 @@ async def list_sessions_directly(request: Request) -> Response:
     if documents is None or chosen_format(request, None) != "json":
         async with request.app.state.read_sessionmaker() as db:
             return await list_sessions(request, db, page, service.SessionFilter(q=q))
-    items, next_cursor = await service.default_page_json(documents, page, q)
+    # A search's plan is made for its words (db.DocumentPool); a page's is kept.
+    pool = documents if q is None else request.app.state.searches
+    items, next_cursor = await service.default_page_json(pool, page, q)
     response = page_response(request, items, next_cursor)
     response.headers["Vary"] = "Accept"
     return response
