@@ -184,14 +184,17 @@ cached_words = lru_cache(maxsize=None)(search_words)
 
 
 def terms(
-    entity: str, record_id: str, texts: Iterable[tuple[str | None, int]]
+    entity: str,
+    record_id: str,
+    texts: Iterable[tuple[str | None, int]],
+    label: str | None = None,
 ) -> list[dict[str, Any]]:
     weights: dict[str, int] = {}
     for phrase, weight in texts:
         for word in cached_words(phrase or ""):
             weights[word[:100]] = max(weight, weights.get(word[:100], 0))
     return [
-        {"entity": entity, "record_id": record_id, "term": t, "weight": w}
+        {"entity": entity, "record_id": record_id, "term": t, "weight": w, "label": label}
         for t, w in weights.items()
     ]
 
@@ -290,7 +293,8 @@ def generate(
             }
         )
         people[-1]["office_id"] = office_id
-        rows["search_term"] += terms("person", person_id, [(name, 1), *((o, 1) for o, _ in others)])
+        names = [(name, 1), *((o, 1) for o, _ in others)]
+        rows["search_term"] += terms("person", person_id, names, label=name)
     rows["person"] = [{k: v for k, v in p.items() if k != "office_id"} for p in people]
 
     council_list = []

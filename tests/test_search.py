@@ -93,6 +93,26 @@ async def test_anonymous_person_searches_answer_as_the_documented_route(
     assert [p["id"] for p in walked] == [p["id"] for p in whole]
 
 
+async def test_a_renamed_person_is_ordered_by_the_new_name(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    """Matches of one rank are ordered by name, and a search reads the name beside the
+    terms (SearchTerm.label) on PostgreSQL: a new name must move the person there too."""
+    first = (await client.post("/persons", json={"name": "Anna Petrova"})).json()
+    (await client.post("/persons", json={"name": "Boris Petrova"})).json()
+
+    async def order() -> list[str]:
+        found = await anonymous.get("/persons", params={"q": "petrov"})
+        documented = await client.get("/persons", params={"q": "petrov"})
+        same_answer(found, documented, "petrov")
+        return [p["name"] for p in found.json()["items"]]
+
+    assert await order() == ["Anna Petrova", "Boris Petrova"]
+    renamed = await client.patch(f"/persons/{first['id']}", json={"name": "Vera Petrova"})
+    assert renamed.status_code == 200, renamed.text
+    assert await order() == ["Boris Petrova", "Vera Petrova"]
+
+
 @pytest.mark.parametrize("query", ["securite energetique", "Kosovo", "OTAN", "NATO", "2+2"])
 async def test_sessions_q_finds_the_sixth(
     client: httpx.AsyncClient, ccqs: dict[str, Any], query: str

@@ -40,25 +40,24 @@ PERSON_DOCUMENT = person_document("person")
 # each word's prefixes (`prefix_upper_bound`), ($3, $4, $5) the cursor's (rank, name, id),
 # $6 the page's size. A word scores its best term (2 whole, 1 as a prefix, plus the
 # term's weight); a person must match every word. Every match is sorted as a narrow row
-# (rank, name, id), and only the page's rows are then written as documents, into one
-# value (json_sql.page_of_documents).
+# (rank, name, id), its name read beside its terms (`label`) rather than from the person,
+# and only the page's rows are then written as documents, into one value
+# (json_sql.page_of_documents).
 PAGE_OF_PERSONS = page_of_documents(
     ["rank", "name", "id"], person_document("p"), "JOIN person p ON p.id = shown.id", "$6"
 )
 PERSON_SEARCH_SQL = f"""
 WITH per_word AS (
-  SELECT t.record_id, w.n,
+  SELECT t.record_id, w.n, min(t.label) AS name,
          max(CASE WHEN t.term = w.word THEN 2 ELSE 1 END + t.weight) AS score
   FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS w(word, beyond, n)
   JOIN search_term t ON t.entity = 'person' AND t.term >= w.word AND t.term < w.beyond
   GROUP BY t.record_id, w.n
 ), found AS (
-  SELECT record_id, -sum(score)::integer AS rank FROM per_word
+  SELECT -sum(score)::integer AS rank, min(name) AS name, record_id AS id FROM per_word
   GROUP BY record_id HAVING count(*) = cardinality($1::varchar[])
 ), candidate AS (
-  SELECT found.rank, person.name, person.id
-  FROM found JOIN person ON person.id = found.record_id
-  WHERE (found.rank, person.name, person.id) > ($3, $4, $5)
-  ORDER BY found.rank, person.name, person.id LIMIT $6 + 1
+  SELECT rank, name, id FROM found WHERE (rank, name, id) > ($3, $4, $5)
+  ORDER BY rank, name, id LIMIT $6 + 1
 ), {PAGE_OF_PERSONS}
 """

@@ -31,8 +31,9 @@ class Person(Identified, Base):
     __tablename__ = "person"
     __table_args__ = (
         Index("ix_person_name_id", "name", "id"),
-        # A search ranks its matches by name: each is joined to its name by the index
-        # alone, without reading the row (bench/NOTES.md, finding 15).
+        # A search with filters (the documented route) ranks its matches by name: each is
+        # joined to its name by the index alone, without reading the row (bench/NOTES.md,
+        # finding 15). A search without reads the name beside the terms (SearchTerm.label).
         Index("ix_person_id_name", "id", "name"),
     )
 

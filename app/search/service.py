@@ -39,7 +39,12 @@ def _terms(text: str | None) -> list[str]:
 
 
 async def _set_terms(
-    db: AsyncSession, entity: str, record_id: str, texts: Iterable[tuple[str | None, int]]
+    db: AsyncSession,
+    entity: str,
+    record_id: str,
+    texts: Iterable[tuple[str | None, int]],
+    *,
+    label: str | None = None,
 ) -> None:
     weights: dict[str, int] = {}
     for text, weight in texts:
@@ -50,7 +55,13 @@ async def _set_terms(
         await db.execute(
             insert(SearchTerm),
             [
-                {"entity": entity, "record_id": record_id, "term": term, "weight": weight}
+                {
+                    "entity": entity,
+                    "record_id": record_id,
+                    "term": term,
+                    "weight": weight,
+                    "label": label,
+                }
                 for term, weight in weights.items()
             ],
         )
@@ -71,9 +82,8 @@ async def index_person(db: AsyncSession, person_id: str) -> None:
     other_names = await db.scalars(
         select(PersonOtherName.name).where(PersonOtherName.person_id == person_id)
     )
-    await _set_terms(
-        db, "person", person_id, [(person.name, NAME), *((n, NAME) for n in other_names)]
-    )
+    names = [(person.name, NAME), *((n, NAME) for n in other_names)]
+    await _set_terms(db, "person", person_id, names, label=person.name)
 
 
 async def index_council(db: AsyncSession, council_id: str) -> None:
