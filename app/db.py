@@ -174,11 +174,12 @@ class DocumentPool:
     """PostgreSQL connections of asyncpg, without a pool library, for the reads whose rows
     PostgreSQL writes as JSON (a session detail, the direct routes' pages). SQLAlchemy's
     checkout and return, through its greenlet bridge, cost a session detail about 40 µs
-    of CPU; asyncpg's own pool, which releases each connection in a task of its own,
-    about 20 µs; a list of idle connections costs nothing (bench/NOTES.md, findings 16
-    and 17). Statements run without BEGIN and COMMIT, as on the read engine, so a
-    connection needs no reset between requests. Connections open as requests need them:
-    the app starts while the database is down, and answers 503 until it is back."""
+    of CPU (bench/NOTES.md, finding 16); asyncpg's own pool, which passes connections
+    through a queue and releases each in a task of its own, cost it about 90 µs more
+    than this list of idle connections (finding 17). Statements run without BEGIN and
+    COMMIT, as on the read engine, so a connection needs no reset between requests.
+    Connections open as requests need them: the app starts while the database is down,
+    and answers 503 until it is back."""
 
     def __init__(
         self,
@@ -313,8 +314,8 @@ class Document(dict[str, Any]):
     """A record's JSON document as PostgreSQL wrote it: its values, and `json`, the text
     itself, which is what is served and what its ETag hashes (`json_bytes`). PostgreSQL
     writes `" : "` where orjson writes `:`, so the text cannot be made again from the
-    values; keeping it spares a session detail the parse and second serialization, a
-    twentieth of its CPU (bench/NOTES.md, finding 17). Read-only: a changed copy
+    values; keeping it spares a session detail the parse and second serialization, an
+    eighth of its CPU (bench/NOTES.md, finding 17). Read-only: a changed copy
     (`document | {...}`) is a plain dict, serialized anew."""
 
     __slots__ = ("json",)

@@ -57,7 +57,7 @@ async def test_a_cancelled_query_leaves_its_connection(documents: DocumentPool) 
     async def slow() -> None:
         async with documents.connection() as connection:
             pids.append(connection.get_server_pid())
-            await connection.fetchval("SELECT pg_sleep(10)")
+            await connection.fetchval("SELECT pg_sleep(2)")
 
     pids: list[int] = []
     task = asyncio.create_task(slow())

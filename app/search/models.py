@@ -35,5 +35,5 @@ class SearchTerm(Base):
     term: Mapped[str] = mapped_column(TERM_TYPE, primary_key=True)
     weight: Mapped[int] = mapped_column(SmallInteger)
     # A person's name, by which a person search orders the matches of a rank: there, it
-    # spared joining each match to its person, a third of the search's database time.
+    # spares joining each match to its person, a fifth of the search's database time.
     label: Mapped[str | None] = mapped_column(String(500))
