@@ -1,6 +1,7 @@
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -294,14 +295,14 @@ async def get_session(
     the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
     agenda's topics."""
     state = request.app.state
+    body = await service.read_session_json(state.documents, state.read_engine, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
-        session = await service.read_session_detail(state.documents, state.read_engine, session_id)
         base_url = str(request.base_url).rstrip("/") + "/api/v1"
-        response = resource_response(request, formats.linked_data(session, base_url=base_url))
+        linked = formats.linked_data(orjson.loads(body), base_url=base_url)
+        response = resource_response(request, linked)
         response.media_type = "application/ld+json"
         response.headers["content-type"] = "application/ld+json"
     else:
-        body = await service.read_session_json(state.documents, state.read_engine, session_id)
         response = json_body_response(request, body)
     response.headers["Vary"] = "Accept"
     return response

@@ -22,7 +22,6 @@ from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
 from app.db import (
-    Document,
     DocumentPool,
     as_db_time,
     fetch_document,
@@ -328,29 +327,20 @@ DETAIL_QUERY = (
 
 async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
     """The session with its council, segments, participants, agenda and sources: on
-    PostgreSQL one query that builds the document, elsewhere a few small ones."""
+    PostgreSQL one query that builds the document (kept as written: db.Document),
+    elsewhere a few small ones."""
     if db.get_bind().dialect.name == "postgresql":
-        return await _session_document(db, session_id)
+        return await fetch_document(db, DETAIL_SQL, session_id, missing=_missing(session_id))
     return await portable_session_detail(db, session_id)
-
-
-async def read_session_detail(
-    documents: DocumentPool | None, engine: AsyncEngine, session_id: str
-) -> dict[str, Any]:
-    """get_session_detail for a read request: on PostgreSQL straight from the pool of
-    `documents`, without the ORM session that would cost a tenth of the request
-    (bench/NOTES.md); on SQLite (no `documents`) from the engine."""
-    if documents is not None:
-        return await _session_document(documents, session_id)
-    async with AsyncSession(engine) as db:
-        return await portable_session_detail(db, session_id)
 
 
 async def read_session_json(
     documents: DocumentPool | None, engine: AsyncEngine, session_id: str
 ) -> bytes:
-    """read_session_detail as served: on PostgreSQL, the JSON as PostgreSQL wrote it,
-    never parsed (db.Document)."""
+    """get_session_detail for a read request, as served: on PostgreSQL the JSON as
+    PostgreSQL wrote it, never parsed, straight from the pool of `documents` without the
+    ORM session that would cost a tenth of the request (bench/NOTES.md); on SQLite (no
+    `documents`) from the engine."""
     if documents is not None:
         return await fetch_json(documents, DETAIL_SQL, session_id, missing=_missing(session_id))
     async with AsyncSession(engine) as db:
@@ -359,10 +349,6 @@ async def read_session_json(
 
 def _missing(session_id: str) -> str:
     return f"No session has the id '{session_id}'."
-
-
-async def _session_document(db: AsyncSession | DocumentPool, session_id: str) -> Document:
-    return await fetch_document(db, DETAIL_SQL, session_id, missing=_missing(session_id))
 
 
 async def portable_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
