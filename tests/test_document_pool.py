@@ -15,6 +15,9 @@ from fastapi import FastAPI
 
 from app import db
 from app.db import DOCUMENT_CONNECTIONS, DocumentPool
+from app.pagination import DEFAULT_LIMIT
+from app.people.document_sql import PERSON_SEARCH_SQL
+from app.sessions.detail_sql import page_sql
 
 
 @pytest.fixture
@@ -100,15 +103,27 @@ async def test_searches_are_planned_for_their_words(
     kept for every word reads all sessions for a word that none has (bench/NOTES.md)."""
     if app.state.searches is None:
         pytest.skip("the search connections are PostgreSQL's")
+    statements = [page_sql(1, DEFAULT_LIMIT), PERSON_SEARCH_SQL]
+
+    async def plans() -> list[tuple[int, int]]:
+        # Sequential requests take the connection last given back: this one.
+        async with app.state.searches.connection() as connection:
+            assert await connection.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+            found = await connection.fetch(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement = ANY($1::text[])",
+                statements,
+            )
+        counts = {row["statement"]: (row["generic_plans"], row["custom_plans"]) for row in found}
+        return [counts.get(statement, (0, 0)) for statement in statements]
+
+    before = await plans()
     for q in ["sixth", "nowhere", "Lavrov"] * 4:
         assert (await anonymous.get("/sessions", params={"q": q})).status_code == 200
         assert (await anonymous.get("/persons", params={"q": q})).status_code == 200
-    async with app.state.searches.connection() as connection:
-        assert await connection.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
-        plans = await connection.fetch(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-            " WHERE statement LIKE '%search_term%'"
-            " AND statement NOT LIKE '%pg_prepared_statements%'"
-        )
-    assert len(plans) == 2  # the session search and the person search, run 12 times each
-    assert all(plan["generic_plans"] == 0 and plan["custom_plans"] == 12 for plan in plans)
+    after = await plans()
+    # Twelve executions of each statement, each planned for its words.
+    assert [(g - g0, c - c0) for (g, c), (g0, c0) in zip(after, before, strict=True)] == [
+        (0, 12),
+        (0, 12),
+    ]
