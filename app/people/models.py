@@ -45,6 +45,10 @@ class Person(Identified, Base):
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     nationality: Mapped[str | None] = mapped_column(ForeignKey("country.code"), index=True)
+    # On PostgreSQL, the person as the API serves them (JSON text), written by the
+    # database's triggers at every write that changes it (migration 0009); empty on
+    # SQLite. Never loaded with the row: only the hot reads select it.
+    document: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class PersonOtherName(Base):

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Label, delete, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -13,7 +13,7 @@ from app.db import DocumentPool, ensure_free, fetch_document, fetch_row, touch, 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
-from app.people.document_sql import PERSON_DOCUMENT, PERSON_SEARCH_SQL, PERSON_SQL
+from app.people.document_sql import PERSON_SEARCH_SQL, PERSON_SQL
 from app.people.models import (
     Office,
     Participation,
@@ -240,8 +240,8 @@ async def list_persons(
     council_id: str | None = None,
 ) -> tuple[bytes, str | None]:
     """A page of persons by name, as the JSON array of its items; with `q`, the best
-    matches first (see app/search). On PostgreSQL each row comes with its document
-    written by the database (people/document_sql.py), which Python only joins."""
+    matches first (see app/search). On PostgreSQL each row comes with its document as
+    the database keeps it (people/document_sql.py), which Python only joins."""
     conditions: list[ColumnElement[bool]] = []
     if nationalities:
         conditions.append(Person.nationality.in_(nationalities))
@@ -258,7 +258,7 @@ async def list_persons(
             db, page=page, stmt=select(Person).where(*conditions), entity="person", order=order, q=q
         )
         return orjson.dumps(await _persons_json(db, persons)), next_cursor
-    document: Label[str] = literal_column(PERSON_DOCUMENT).label("document")
+    document = Person.document.label("document")
     stmt: AnySelect = select(Person.name, Person.id, document).where(*conditions)
     query, keyset = ranked(stmt, entity="person", order=order, q=q)
     return await documents_page(

@@ -1,0 +1,86 @@
+"""On PostgreSQL each person's document is kept written in `person.document` by triggers
+(migration 0009). It must stay the document the portable path builds whatever writes the
+rows: the API (tests/test_detail_document.py), SQL that bypasses the API's own updates
+of the person (a dataset import, a cascade, another tool), and two transactions at once."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.people.service import get_person, portable_person
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only(app: FastAPI) -> None:
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("the stored document is PostgreSQL's")
+
+
+async def assert_served_as_built(app: FastAPI, person_id: str) -> dict[str, Any]:
+    async with app.state.sessionmaker() as db:
+        stored = await get_person(db, person_id)
+        assert stored == await portable_person(db, person_id)
+    return dict(stored)
+
+
+async def test_rows_written_without_the_api_rewrite_the_document(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    person = (await client.post("/persons", json={"name": "Jean Dupont"})).json()
+    source = (await client.post("/sources", json={"url": "https://example.org/a"})).json()
+    ids = {"person": person["id"], "source": source["id"]}
+    statements = [
+        "INSERT INTO person_other_name (person_id, position, name) VALUES (:person, 0, 'J. D.')",
+        "INSERT INTO person_identifier (person_id, position, scheme, identifier) "
+        "VALUES (:person, 0, 'wikidata', 'Q1')",
+        "INSERT INTO office (id, person_id, title, names, role, country, created_at, updated_at) "
+        "VALUES ('o1', :person, 'Minister', '{}', 'minister', 'FR', now(), now())",
+        "INSERT INTO citation (source_id, position, office_id) VALUES (:source, 0, 'o1')",
+        "INSERT INTO citation (source_id, position, person_id) VALUES (:source, 0, :person)",
+        "UPDATE office SET title = 'Ambassador' WHERE id = 'o1'",
+        "UPDATE source SET title = 'Retitled'",
+        "UPDATE person_other_name SET name = 'Jean D.'",
+        "DELETE FROM person_identifier",
+        "DELETE FROM citation WHERE office_id = 'o1'",
+        "DELETE FROM office",
+        "DELETE FROM source",  # the citation of the person goes with it (cascade)
+    ]
+    for statement in statements:
+        async with app.state.engine.begin() as connection:
+            await connection.execute(text(statement), ids)
+        await assert_served_as_built(app, person["id"])
+    assert (await assert_served_as_built(app, person["id"]))["other_names"][0]["name"] == "Jean D."
+
+
+async def test_a_source_changed_while_it_is_being_cited(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """One transaction retitles a source while another cites it for a person. Each
+    trigger reads what is committed: unless the citation waits for the retitling to
+    commit, the person's document keeps the old title."""
+    person = (await client.post("/persons", json={"name": "Jean Dupont"})).json()
+    source = (await client.post("/sources", json={"url": "https://example.org/a"})).json()
+    ids = {"person": person["id"], "source": source["id"]}
+    async with app.state.engine.connect() as retitling, app.state.engine.connect() as citing:
+        await retitling.begin()
+        await retitling.execute(text("UPDATE source SET title = 'New' WHERE id = :source"), ids)
+        await citing.begin()
+        cite = asyncio.create_task(
+            citing.execute(
+                text(
+                    "INSERT INTO citation (source_id, position, person_id) "
+                    "VALUES (:source, 0, :person)"
+                ),
+                ids,
+            )
+        )
+        await asyncio.sleep(0.5)  # time enough for the insert and its trigger to run
+        await retitling.commit()
+        await cite
+        await citing.commit()
+    stored = await assert_served_as_built(app, person["id"])
+    assert [s["title"] for s in stored["sources"]] == ["New"]
