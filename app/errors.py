@@ -211,6 +211,8 @@ async def _database_unavailable(_: Request, exc: Exception) -> Response:
 # SQLSTATE classes that mean "the database cannot serve now": connection exceptions (08),
 # insufficient resources (53), operator intervention such as a restart (57).
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+# Transaction rollback: a deadlock or a serialization failure. The write can be retried.
+TRANSACTION_ROLLBACK_SQLSTATE_CLASS = "40"
 
 
 def _sqlstate(exc: Exception) -> str:
@@ -228,6 +230,18 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     resources; otherwise unexpected."""
     if _sqlstate(exc)[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, exc)
+    if _sqlstate(exc)[:2] == TRANSACTION_ROLLBACK_SQLSTATE_CLASS:
+        # Two writes waited for each other's locks (a source retitled while a person
+        # citing it changes: both rewrite that person's document, migration 0009), and
+        # PostgreSQL undid this one so that the other could go on.
+        logger.info("transaction rolled back by the database: %s", _sqlstate(exc))
+        return problem_response(
+            409,
+            "conflict",
+            "Conflict",
+            "The write met a concurrent write to the same records and was undone; "
+            "nothing changed. Send it again.",
+        )
     return await _unexpected(request, exc)
 
 

@@ -209,7 +209,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     every operation may give are added to all of them by app/openapi.py."""
     descriptions = {
         404: "No record has that id.",
-        409: "A unique key is taken, or the record is in use.",
+        409: "A unique key is taken, or the record is in use; or a concurrent write to the same "
+        "records undid this one (nothing changed: send it again).",
     }
     return {
         status: {

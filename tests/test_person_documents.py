@@ -84,3 +84,33 @@ async def test_a_source_changed_while_it_is_being_cited(
         await citing.commit()
     stored = await assert_served_as_built(app, person["id"])
     assert [s["title"] for s in stored["sources"]] == ["New"]
+
+
+async def test_a_write_undone_by_a_deadlock_answers_409_and_changes_nothing(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Retitling a source rewrites the documents of the persons citing it, so it waits
+    for a write holding one of them; if that write then waits for the source, neither
+    can go on. PostgreSQL undoes one of the two (the one that has waited longer, here
+    the PATCH): the client is told to send it again, and nothing of it remains."""
+    source = (await client.post("/sources", json={"url": "https://example.org/a"})).json()
+    body = {"name": "Jean Dupont", "source_ids": [source["id"]]}
+    person = (await client.post("/persons", json=body)).json()
+    ids = {"person": person["id"], "source": source["id"]}
+    async with app.state.engine.connect() as other_write:
+        await other_write.begin()
+        await other_write.execute(text("UPDATE person SET name = name WHERE id = :person"), ids)
+        retitle = asyncio.create_task(
+            client.patch(f"/sources/{source['id']}", json={"title": "New"})
+        )
+        await asyncio.sleep(0.5)  # the PATCH has the source, and waits for the person
+        cite = text("SELECT FROM source WHERE id = :source FOR SHARE")
+        waits_for_the_source = asyncio.create_task(other_write.execute(cite, ids))
+        response = await retitle
+        await waits_for_the_source
+        await other_write.rollback()
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Send it again" in response.json()["detail"]
+    assert (await client.get(f"/sources/{source['id']}")).json()["title"] is None
+    assert (await assert_served_as_built(app, person["id"]))["sources"][0]["title"] is None
