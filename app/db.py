@@ -162,9 +162,12 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 # How long a request waits for a connection (a full pool, or one opening) before it is
 # answered 503: the database is down or overwhelmed. The engines' pool_timeout.
 CONNECTION_WAIT_SECONDS = 5
-# As many as the baseline's pool: with 16 or 32, PostgreSQL's backends and the worker
-# contended for the two cores, and a worker served 10 to 15% fewer session details.
-DOCUMENT_CONNECTIONS = 10
+# As few as keep the two cores busy. With 16 or 32, a worker served 10 to 15% fewer
+# session details; with 10 (the baseline's pool) as many as with 5 or 6, but queries
+# waited for a core inside PostgreSQL, unseen and in no order: statements of 40 to 100 ms
+# in PostgreSQL's log, a detail's p99 5 to 12 times its p50 under wrk. With 5 they wait
+# their turn here, first come first served: p99 1.5 times p50 (bench/NOTES.md, finding 18).
+DOCUMENT_CONNECTIONS = 5
 # For searches, whose plans must be made for their words (`DocumentPool`'s custom_plans):
 # as many as keep PostgreSQL's cores busy with searches while the documents' go on.
 SEARCH_CONNECTIONS = 5
