@@ -27,6 +27,19 @@ async def assert_served_as_built(app: FastAPI, person_id: str) -> dict[str, Any]
     return dict(stored)
 
 
+async def until_a_query_waits_for_a_lock(app: FastAPI) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(10):
+        while True:
+            async with app.state.engine.connect() as connection:
+                if await connection.scalar(waiting):
+                    return
+            await asyncio.sleep(0.05)
+
+
 async def test_rows_written_without_the_api_rewrite_the_document(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -103,7 +116,7 @@ async def test_a_write_undone_by_a_deadlock_answers_409_and_changes_nothing(
         retitle = asyncio.create_task(
             client.patch(f"/sources/{source['id']}", json={"title": "New"})
         )
-        await asyncio.sleep(0.5)  # the PATCH has the source, and waits for the person
+        await until_a_query_waits_for_a_lock(app)  # the PATCH: it has the source
         cite = text("SELECT FROM source WHERE id = :source FOR SHARE")
         waits_for_the_source = asyncio.create_task(other_write.execute(cite, ids))
         response = await retitle
