@@ -6,8 +6,8 @@ more than ranking the search that found them; read from a column it costs about 
 makes it (the API, a dataset import, a cascade, `bench.seed`): a person's own row, their
 other names, identifiers and offices, the citations of the person and of their offices,
 and the sources the person cites. `person_document` must give exactly what the portable
-path gives (`_persons_json`, people/service.py); tests/test_detail_document.py checks it
-after each kind of write. A change to the document is a new migration that replaces the
+path gives (`_persons_json`, people/service.py): tests/test_detail_document.py and
+tests/test_person_documents.py check it after each kind of write. A change to the document is a new migration that replaces the
 function and rewrites the column (`UPDATE person SET document = NULL`). SQLite has no
 triggers of this kind here: there the column stays empty and persons are built in Python.
 
@@ -26,7 +26,11 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-UTC = """AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+def api_time(column: str) -> str:
+    """A timestamp as the API writes it: UTC, microseconds, `Z` (app/json_sql.py)."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
 
 PERSON_DOCUMENT = f"""
 CREATE FUNCTION person_document(p person) RETURNS text LANGUAGE plpgsql AS $$
@@ -50,7 +54,7 @@ BEGIN
         'start_date', o.start_date, 'end_date', o.end_date,
         'source_ids', (SELECT coalesce(json_agg(ci.source_id ORDER BY ci.position), '[]')
           FROM citation ci WHERE ci.office_id = o.id),
-        'created_at', to_char(o.created_at {UTC}, 'updated_at', to_char(o.updated_at {UTC})
+        'created_at', {api_time("o.created_at")}, 'updated_at', {api_time("o.updated_at")})
         ORDER BY coalesce(o.start_date, ''), o.id), '[]')
       FROM office o WHERE o.person_id = p.id),
     'source_ids', (SELECT coalesce(json_agg(ci.source_id ORDER BY ci.position), '[]')
@@ -58,10 +62,10 @@ BEGIN
     'sources', (SELECT coalesce(json_agg(json_build_object(
         'id', so.id, 'url', so.url, 'title', so.title, 'publisher', so.publisher,
         'language', so.language, 'published_on', so.published_on, 'online_on', so.online_on,
-        'note', so.note, 'created_at', to_char(so.created_at {UTC},
-        'updated_at', to_char(so.updated_at {UTC}) ORDER BY ci.position), '[]')
+        'note', so.note, 'created_at', {api_time("so.created_at")},
+        'updated_at', {api_time("so.updated_at")}) ORDER BY ci.position), '[]')
       FROM citation ci JOIN source so ON so.id = ci.source_id WHERE ci.person_id = p.id),
-    'created_at', to_char(p.created_at {UTC}, 'updated_at', to_char(p.updated_at {UTC})::text;
+    'created_at', {api_time("p.created_at")}, 'updated_at', {api_time("p.updated_at")})::text;
 END $$
 """
 
