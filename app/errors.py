@@ -227,14 +227,15 @@ def _sqlstate(exc: Exception) -> str:
 async def _database_error(request: Request, exc: Exception) -> Response:
     """A database error SQLAlchemy did not classify, or one from asyncpg itself (the hot
     reads of db.fetch_document): 503 when the database is starting, stopping or out of
-    resources; otherwise unexpected."""
-    if _sqlstate(exc)[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
+    resources; 409 when it undid the write to break a deadlock; otherwise unexpected."""
+    sqlstate = _sqlstate(exc)
+    if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, exc)
-    if _sqlstate(exc)[:2] == TRANSACTION_ROLLBACK_SQLSTATE_CLASS:
+    if sqlstate[:2] == TRANSACTION_ROLLBACK_SQLSTATE_CLASS:
         # Two writes waited for each other's locks (a source retitled while a person
         # citing it changes: both rewrite that person's document, migration 0009), and
         # PostgreSQL undid this one so that the other could go on.
-        logger.info("transaction rolled back by the database: %s", _sqlstate(exc))
+        logger.info("transaction rolled back by the database: %s", sqlstate)
         return problem_response(
             409,
             "conflict",

@@ -7,9 +7,10 @@ makes it (the API, a dataset import, a cascade, `bench.seed`): a person's own ro
 other names, identifiers and offices, the citations of the person and of their offices,
 and the sources the person cites. `person_document` must give exactly what the portable
 path gives (`_persons_json`, people/service.py): tests/test_detail_document.py and
-tests/test_person_documents.py check it after each kind of write. A change to the document is a new migration that replaces the
-function and rewrites the column (`UPDATE person SET document = NULL`). SQLite has no
-triggers of this kind here: there the column stays empty and persons are built in Python.
+tests/test_person_documents.py check it after each kind of write. A change to the
+document is a new migration that replaces the function and rewrites the column
+(`UPDATE person SET document = NULL`). SQLite has no triggers of this kind here: there
+the column stays empty and persons are built in Python.
 
 Revision ID: 0009
 Revises: 0008
