@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.models import SCOPE_RANK, ApiKey, Scope
-from app.auth.service import key_for_token
+from app.auth.models import SCOPE_RANK, Scope
+from app.auth.service import Caller, caller_for_token
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from app.journal.service import current_actor
 
@@ -23,7 +23,7 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="entente"'}
 async def current_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> ApiKey | None:
+) -> Caller | None:
     """The key presented, None when there is none; 401 for a bad one."""
     if KEY_PARAMETERS & request.query_params.keys():
         raise BadRequest("Send API keys in the Authorization header, never in the URL.")
@@ -31,10 +31,10 @@ async def current_key(
         return None
     if credentials is None:
         raise Unauthorized("Use `Authorization: Bearer <api key>`.", headers=CHALLENGE)
-    # A session of its own, opened only when a key is presented: anonymous reads (most of
-    # the traffic) need no database to be let in.
-    async with request.app.state.read_sessionmaker() as db:
-        key = await key_for_token(db, credentials.credentials)
+    # Asked only when a key is presented: anonymous reads (most of the traffic) need no
+    # database to be let in.
+    state = request.app.state
+    key = await caller_for_token(state.documents, state.read_engine, credentials.credentials)
     if key is None:
         # Wrong keys count against the client's address, so that guessing is throttled.
         await _limit(
@@ -44,10 +44,10 @@ async def current_key(
     return key
 
 
-CurrentKey = Annotated[ApiKey | None, Depends(current_key)]
+CurrentKey = Annotated[Caller | None, Depends(current_key)]
 
 
-async def _check(request: Request, key: ApiKey | None, needed: Scope) -> None:
+async def _check(request: Request, key: Caller | None, needed: Scope) -> None:
     settings = request.app.state.settings
     if key is None and not (needed == Scope.read and settings.public_read):
         raise Unauthorized(f"This needs an API key with the '{needed}' scope.", headers=CHALLENGE)
