@@ -167,8 +167,8 @@ ORDER = [
 ]
 
 # The big tables, loaded before their keys, indexes and foreign keys exist (see
-# `_without_indexes`). Not the tables under the person documents' triggers, which look
-# rows up by those indexes as each row arrives.
+# `_without_indexes`). None of them is read by the triggers that write persons' and
+# sessions' documents as rows arrive, which look rows up by such indexes.
 INDEXED_AFTER_LOAD = [
     "council_session",
     "segment",

@@ -1,5 +1,6 @@
 """The session detail as one PostgreSQL query that builds the whole JSON document, and
-the session summary that list pages ask PostgreSQL to write for each row.
+the page of session summaries, which PostgreSQL keeps written beside each session
+(`council_session.summary_document`, migration 0010: the same fields as here).
 
 Nine small queries cost nine round trips and their Python; this one costs one. It gives
 exactly what the portable path in sessions/service.py gives (the suite runs every detail
@@ -36,11 +37,6 @@ def summary_fields(s: str, c: str) -> str:
 
 
 SUMMARY_FIELDS = summary_fields("s", "c")
-# One summary as JSON text, in a query on the tables under their own names (list pages).
-SUMMARY_DOCUMENT = f"json_build_object({summary_fields('council_session', 'council')})::text"
-
-# Each session's summary in a page (json_sql.page_of_documents), with its council.
-SUMMARY_IN_PAGE = f"json_build_object({summary_fields('shown', 'c')})::text"
 
 
 # A few sizes and word counts are asked for over and over (50 and 1, from a frontend).
@@ -67,12 +63,7 @@ def page_sql(words: int, limit: int) -> str:
                AND t.term >= ${3 + 2 * i} AND t.term < ${4 + 2 * i})"""
         for i in range(words)
     )
-    page_end = page_of_documents(
-        ["start_date", "id"],
-        SUMMARY_IN_PAGE,
-        "JOIN council c ON c.id = shown.council_id",
-        str(limit),
-    )
+    page_end = page_of_documents(["start_date", "id"], "shown.summary_document", "", str(limit))
     return f"""
 WITH candidate AS (
   SELECT s.* FROM council_session s

@@ -11,7 +11,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal_column,
     or_,
     select,
     tuple_,
@@ -38,7 +37,7 @@ from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
 from app.search.normalize import prefix_upper_bound
 from app.search.service import delete_terms, has_words, index_sessions, query_words
-from app.sessions.detail_sql import DETAIL_SQL, SUMMARY_DOCUMENT, page_sql
+from app.sessions.detail_sql import DETAIL_SQL, page_sql
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -153,19 +152,17 @@ async def list_sessions_json(
     db: AsyncSession, *, page: PageRequest, sort: str, wanted: "SessionFilter"
 ) -> tuple[bytes, str | None]:
     """The page list_sessions gives, as the JSON array of its items. On PostgreSQL each row
-    comes with its summary written by the database (detail_sql.py), which Python only
-    joins: building fifty summaries in Python, and their citations in a second query,
-    cost more than the query itself (bench/NOTES.md)."""
+    comes with its summary as the database keeps it written (migration 0010), which
+    Python only joins: building fifty summaries in Python, and their citations in a
+    second query, cost more than the query itself (bench/NOTES.md)."""
     if db.get_bind().dialect.name != "postgresql":
         items, next_cursor = await list_sessions(db, page=page, sort=sort, wanted=wanted)
         return orjson.dumps(items), next_cursor
     conditions = await session_conditions(db, wanted)
     keyset, key_of = SORTS[sort]
-    query: AnySelect = (
-        select(S.id, S.start_date, S.ordinal, literal_column(SUMMARY_DOCUMENT).label("document"))
-        .join(Council, Council.id == S.council_id)
-        .where(*conditions)
-    )
+    query: AnySelect = select(
+        S.id, S.start_date, S.ordinal, S.summary_document.label("document")
+    ).where(*conditions)
     return await documents_page(db, page, query, keyset, key_of)
 
 
