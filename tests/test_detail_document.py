@@ -1,6 +1,6 @@
-"""On PostgreSQL the session detail and persons are SQL queries building the JSON
-document, and session list pages have PostgreSQL write each summary; all must be exactly
-what the portable path (used on SQLite) builds, for every kind of record."""
+"""On PostgreSQL the session detail is an SQL query building the JSON document, and
+persons and session summaries are kept written by PostgreSQL; all must be exactly what
+the portable path (used on SQLite) builds, for every kind of record."""
 
 from typing import Any
 
