@@ -166,18 +166,11 @@ ORDER = [
     "change",
 ]
 
-# The big tables, loaded before their keys, indexes and foreign keys exist (see
-# `_without_indexes`). None of them is read by the triggers that write persons' and
-# sessions' documents as rows arrive, which look rows up by such indexes.
-INDEXED_AFTER_LOAD = [
-    "council_session",
-    "segment",
-    "participation",
-    "segment_participant",
-    "agenda_item",
-    "search_term",
-    "change",
-]
+# The big tables, the sessions and all after them, loaded before their keys, indexes and
+# foreign keys exist (see `_without_indexes`). None of them is read by the triggers that
+# write persons' and sessions' documents as rows arrive, which look rows up by such
+# indexes.
+INDEXED_AFTER_LOAD = ORDER[ORDER.index("council_session") :]
 
 
 class Ids:

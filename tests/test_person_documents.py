@@ -40,6 +40,22 @@ async def until_a_query_waits_for_a_lock(app: FastAPI) -> None:
             await asyncio.sleep(0.05)
 
 
+async def second_write_waits_for_first(
+    app: FastAPI, first: str, second: str, values: dict[str, Any]
+) -> None:
+    """`first` in a transaction left open, then `second` in another, which must wait for a
+    lock the first holds (or raise TimeoutError); the first commits, then the second."""
+    async with app.state.engine.connect() as holding, app.state.engine.connect() as waiting:
+        await holding.begin()
+        await holding.execute(text(first), values)
+        await waiting.begin()
+        write = asyncio.create_task(waiting.execute(text(second), values))
+        await until_a_query_waits_for_a_lock(app)
+        await holding.commit()
+        await write
+        await waiting.commit()
+
+
 async def test_rows_written_without_the_api_rewrite_the_document(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -77,24 +93,12 @@ async def test_a_source_changed_while_it_is_being_cited(
     commit, the person's document keeps the old title."""
     person = (await client.post("/persons", json={"name": "Jean Dupont"})).json()
     source = (await client.post("/sources", json={"url": "https://example.org/a"})).json()
-    ids = {"person": person["id"], "source": source["id"]}
-    async with app.state.engine.connect() as retitling, app.state.engine.connect() as citing:
-        await retitling.begin()
-        await retitling.execute(text("UPDATE source SET title = 'New' WHERE id = :source"), ids)
-        await citing.begin()
-        cite = asyncio.create_task(
-            citing.execute(
-                text(
-                    "INSERT INTO citation (source_id, position, person_id) "
-                    "VALUES (:source, 0, :person)"
-                ),
-                ids,
-            )
-        )
-        await asyncio.sleep(0.5)  # time enough for the insert and its trigger to run
-        await retitling.commit()
-        await cite
-        await citing.commit()
+    await second_write_waits_for_first(
+        app,
+        "UPDATE source SET title = 'New' WHERE id = :source",
+        "INSERT INTO citation (source_id, position, person_id) VALUES (:source, 0, :person)",
+        {"person": person["id"], "source": source["id"]},
+    )
     stored = await assert_served_as_built(app, person["id"])
     assert [s["title"] for s in stored["sources"]] == ["New"]
 

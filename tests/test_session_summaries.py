@@ -3,7 +3,6 @@ by triggers (migration 0010), and list pages serve it. It must stay the summary 
 portable path builds whatever writes the rows: the API, SQL that bypasses it (a dataset
 import, a cascade, another tool), and two transactions at once."""
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -13,7 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.sessions.service import session_summaries
-from tests.test_person_documents import until_a_query_waits_for_a_lock
+from tests.factories import create_council
+from tests.test_person_documents import second_write_waits_for_first
 
 
 @pytest.fixture(autouse=True)
@@ -69,13 +69,7 @@ async def test_rows_written_without_the_api_rewrite_the_summary(
     client: httpx.AsyncClient, app: FastAPI, ccqs: dict[str, Any]
 ) -> None:
     source = (await client.post("/sources", json={"url": "https://example.org/a"})).json()
-    council = {
-        "name": "Other council",
-        "slug": "other",
-        "kind": "bilateral",
-        "member_countries": ["FR", "DE"],
-    }
-    other = (await client.post("/councils", json=council)).json()
+    other = await create_council(client, slug="other", members=("FR", "DE"))
     ids = {"sixth": ccqs["sixth"]["id"], "source": source["id"], "other": other["id"]}
     statements = [
         "INSERT INTO citation (source_id, position, session_id) VALUES (:source, 0, :sixth)",
@@ -103,24 +97,13 @@ async def test_a_session_added_while_its_council_is_renamed(
     """One transaction renames a council while another adds a session to it. Each trigger
     reads what is committed: unless the new session waits for the renaming to commit,
     its summary keeps the old acronym (the renaming cannot see the uncommitted session)."""
-    ids = {"council": ccqs["council"]["id"]}
-    async with app.state.engine.connect() as renaming, app.state.engine.connect() as adding:
-        await renaming.begin()
-        await renaming.execute(text("UPDATE council SET acronym = 'NEW' WHERE id = :council"), ids)
-        await adding.begin()
-        add = asyncio.create_task(
-            adding.execute(
-                text(
-                    "INSERT INTO council_session (id, council_id, start_date, end_date, "
-                    "guest_countries, status, created_at, updated_at) VALUES ('s1', :council, "
-                    "'2009-01-01', '2009-01-01', '[]', 'held', now(), now())"
-                ),
-                ids,
-            )
-        )
-        await until_a_query_waits_for_a_lock(app)
-        await renaming.commit()
-        await add
-        await adding.commit()
+    await second_write_waits_for_first(
+        app,
+        "UPDATE council SET acronym = 'NEW' WHERE id = :council",
+        "INSERT INTO council_session (id, council_id, start_date, end_date, guest_countries, "
+        "status, created_at, updated_at) VALUES ('s1', :council, '2009-01-01', '2009-01-01', "
+        "'[]', 'held', now(), now())",
+        {"council": ccqs["council"]["id"]},
+    )
     summaries = await assert_stored_as_built(app)
     assert summaries["s1"]["title"] == "Session of the NEW on 2009-01-01"

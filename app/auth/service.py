@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.models import ApiKey, Scope
-from app.db import DocumentPool, utcnow
+from app.db import DocumentPool, fetch_row, utcnow
 from app.errors import Conflict, NotFound
 from app.schemas import rfc3339
 
@@ -96,8 +96,7 @@ async def caller_for_token(
     if prefix != PREFIX or len(key_id) != 36 or not secret:
         return None
     if documents is not None:
-        async with documents.connection() as connection:
-            row = await connection.fetchrow(LIVE_KEY_SQL, key_id)
+        row = await fetch_row(documents, LIVE_KEY_SQL, key_id)
     else:
         async with engine.connect() as connection:
             row = (await connection.execute(LIVE_KEY, {"key_id": key_id})).first()

@@ -65,12 +65,11 @@ TRIGGERS = (
     """
 CREATE FUNCTION session_write_summary() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- The council's names are copied into the summary: a session new to its council waits
-  -- for a write changing them to commit, or makes it wait for this one, which it then
-  -- finds. (A session already in the council is locked by that write's refresh.)
-  IF TG_OP = 'INSERT' THEN
-    PERFORM FROM council WHERE id = NEW.council_id FOR SHARE;
-  ELSIF NEW.council_id IS DISTINCT FROM OLD.council_id THEN
+  -- The council's names are copied into the summary: a session new to its council (OLD
+  -- is null on INSERT) waits for a write changing them to commit, or makes it wait for
+  -- this one, which it then finds. (A session already in the council is locked by that
+  -- write's refresh.)
+  IF NEW.council_id IS DISTINCT FROM OLD.council_id THEN
     PERFORM FROM council WHERE id = NEW.council_id FOR SHARE;
   END IF;
   NEW.summary_document := session_summary(NEW);
