@@ -4,7 +4,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
 
+from app.search.models import SearchTerm
+from app.search.service import index_sessions
 from tests.factories import same_answer
 
 LAVROV = "Sergueï Lavrov"
@@ -192,3 +196,40 @@ async def test_empty_query_is_422(client: httpx.AsyncClient, ccqs: dict[str, Any
     response = await client.get("/sessions", params={"q": "!!!"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/query/q"
+
+
+async def test_a_new_session_has_the_terms_a_rebuild_gives_it(
+    client: httpx.AsyncClient, app: FastAPI, ccqs: dict[str, Any]
+) -> None:
+    """A session is indexed from what its creation wrote (index_new_session), without
+    reading it back: its terms must be those that indexing it from the database gives."""
+    created = await client.post(
+        "/sessions",
+        json={
+            "council_id": "ccqs",
+            "ordinal": 7,
+            "start_date": "2008-03-17",
+            "summary": "Missile defence and the Arctic shelf",
+            "segments": [
+                {"kind": "plenary", "format": "2+2", "title": "Plénière élargie"},
+                {"kind": "restricted", "description": "Format restreint, Кремль"},
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+
+    async def terms() -> set[tuple[str, int]]:
+        async with app.state.sessionmaker() as db:
+            rows = await db.execute(
+                select(SearchTerm.term, SearchTerm.weight).where(
+                    SearchTerm.entity == "session", SearchTerm.record_id == session_id
+                )
+            )
+            return {(term, weight) for term, weight in rows}
+
+    written = await terms()
+    async with app.state.sessionmaker() as db, db.begin():
+        await index_sessions(db, [session_id])
+    assert {"7th", "cqs", "misil", "plenier", "kreml"} <= {term for term, _ in written}
+    assert written == await terms()

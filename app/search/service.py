@@ -1,7 +1,7 @@
 """Keeping search terms in step with the records, and matching queries against them."""
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,12 +45,15 @@ async def _set_terms(
     texts: Iterable[tuple[str | None, int]],
     *,
     label: str | None = None,
+    created: bool = False,
 ) -> None:
+    """Replace a record's terms; a record `created` in this request has none yet."""
     weights: dict[str, int] = {}
     for text, weight in texts:
         for term in _terms(text):
             weights[term] = max(weight, weights.get(term, 0))
-    await delete_terms(db, entity, [record_id])
+    if not created:
+        await delete_terms(db, entity, [record_id])
     if weights:
         await db.execute(
             insert(SearchTerm),
@@ -98,6 +101,14 @@ async def index_topic(db: AsyncSession, topic_id: str) -> None:
     await _set_terms(db, "topic", topic_id, texts + [(n, NAME) for n in topic.names.values()])
 
 
+class SegmentText(Protocol):
+    """What a segment adds to its session's text (a stored segment, or one just given)."""
+
+    title: str | None
+    format: str | None
+    description: str | None
+
+
 async def index_sessions(db: AsyncSession, session_ids: Iterable[str]) -> None:
     """A session is found by its title, summary, segments, agenda item titles and the
     names of its agenda's topics in every language."""
@@ -110,22 +121,37 @@ async def index_sessions(db: AsyncSession, session_ids: Iterable[str]) -> None:
             )
         ).one()
         session, acronym, council_name = row
-        title = session.title or ordinal_title(
-            session.ordinal, acronym or council_name, session.start_date
-        )
-        texts: list[tuple[str | None, int]] = [(title, NAME), (session.summary, TEXT)]
-        for segment in await db.scalars(select(Segment).where(Segment.session_id == session_id)):
-            texts += [(segment.title, TEXT), (segment.format, TEXT), (segment.description, TEXT)]
+        segments = await db.scalars(select(Segment).where(Segment.session_id == session_id))
         agenda = await db.execute(
             select(AgendaItem.title, AgendaItem.note, Topic.name, Topic.names)
             .join(Topic, Topic.id == AgendaItem.topic_id)
             .where(AgendaItem.session_id == session_id)
         )
+        texts = _session_texts(session, acronym or council_name, segments)
         for item_title, note, topic_name, topic_names in agenda:
             texts += [
                 (text, TEXT) for text in agenda_texts(item_title, note, topic_name, topic_names)
             ]
         await _set_terms(db, "session", session_id, texts)
+
+
+async def index_new_session(
+    db: AsyncSession, session: CouncilSession, council_label: str, segments: Iterable[SegmentText]
+) -> None:
+    """index_sessions for a session created in this request, from what was just written:
+    it has no agenda yet and no terms to replace, so nothing need be read back."""
+    texts = _session_texts(session, council_label, segments)
+    await _set_terms(db, "session", session.id, texts, created=True)
+
+
+def _session_texts(
+    session: CouncilSession, council_label: str, segments: Iterable[SegmentText]
+) -> list[tuple[str | None, int]]:
+    title = session.title or ordinal_title(session.ordinal, council_label, session.start_date)
+    texts: list[tuple[str | None, int]] = [(title, NAME), (session.summary, TEXT)]
+    for segment in segments:
+        texts += [(segment.title, TEXT), (segment.format, TEXT), (segment.description, TEXT)]
+    return texts
 
 
 def agenda_texts(

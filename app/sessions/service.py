@@ -36,7 +36,13 @@ from app.people.models import Office, Participation, Person
 from app.people.service import participations_json, rederive_offices
 from app.schemas import changes, iso_date, reject_nulls, rfc3339
 from app.search.normalize import prefix_upper_bound
-from app.search.service import delete_terms, has_words, index_sessions, query_words
+from app.search.service import (
+    delete_terms,
+    has_words,
+    index_new_session,
+    index_sessions,
+    query_words,
+)
 from app.sessions.detail_sql import DETAIL_SQL, page_sql
 from app.sessions.models import (
     UNNUMBERED,
@@ -433,19 +439,23 @@ async def _set_segments(
 
 
 async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
-    council_id = await db.scalar(select(Council.id).where(Council.named(data.council_id)))
-    if council_id is None:
+    council = (
+        await db.execute(
+            select(Council.id, Council.acronym, Council.name).where(Council.named(data.council_id))
+        )
+    ).first()
+    if council is None:
         raise ValidationFailed(
             "The council does not exist.",
             errors=[("/council_id", f"No council has the id or slug '{data.council_id}'.")],
         )
     if data.ordinal is not None:
-        await _check_ordinal_free(db, council_id, data.ordinal)
+        await _check_ordinal_free(db, council.id, data.ordinal)
     end_date = data.end_date or data.start_date
     _check_segment_dates(data.segments, data.start_date, end_date)
     location = data.location
     session = CouncilSession(
-        council_id=council_id,
+        council_id=council.id,
         ordinal=data.ordinal,
         title=data.title,
         start_date=data.start_date,
@@ -463,7 +473,7 @@ async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, 
     await db.flush()
     await _set_segments(db, session.id, data.segments, created=True)
     await cite(db, entity="session", record_id=session.id, source_ids=data.source_ids)
-    await index_sessions(db, [session.id])
+    await index_new_session(db, session, council.acronym or council.name, data.segments)
     return await journal.after_create(db, "session", session.id, get_session_detail)
 
 
