@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from app.auth.models import Scope
+from app.journal import service as journal
 from tests.conftest import http_client, make_key
 from tests.factories import COUNCIL
+from tests.test_person_documents import until_a_query_waits_for_a_lock
 
 Change = tuple[str, str, str]  # (entity, id, action)
 
@@ -294,6 +297,26 @@ async def test_a_consumer_sees_every_concurrent_change_once(
     assert_in_seq_order(seen)
     for changes in made:
         assert [c for c in got if c in set(changes)] == changes
+
+
+async def test_a_later_entry_waits_for_the_earlier_to_commit(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """On PostgreSQL a transaction that has numbered its feed entries holds the feed's lock
+    until it commits, so that no entry numbered after them can be read before they can: a
+    second writer waits for the first, and its entry comes after."""
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    async with app.state.sessionmaker() as holding:
+        journal.created(holding, "topic", {"id": "numbered-first"})
+        await holding.run_sync(journal.write_journal)  # numbered, not committed
+        second = asyncio.create_task(client.post("/topics", json={"slug": "s", "name": "Second"}))
+        await until_a_query_waits_for_a_lock(app)
+        await holding.commit()
+    assert (await second).status_code == 201
+    async with app.state.engine.connect() as connection:
+        order = await connection.scalars(text("SELECT record_id FROM change ORDER BY seq"))
+        assert list(order) == ["numbered-first", (await second).json()["id"]]
 
 
 # ---------------------------------------------------------------- the audit trail
