@@ -3,10 +3,11 @@ each from one hand-written SQL query on asyncpg, with no framework beyond routin
 detail query is the one Entente itself runs on PostgreSQL (app/sessions/detail_sql.py):
 what separates the two is everything around it.
 
-For the write mix, the same records inserted by hand, one transaction a request: a
-session with its segments, a participant, an agenda item (`POST /api/v1/sessions`,
-`.../participants`, `.../agenda`). Nothing is checked, and no audit entry, change-feed
-entry or search term is written: the floor of what a write costs.
+For the write mix, the same inserts by hand, one transaction a request: a session with
+its segments, a participant, an agenda item (`POST /api/v1/sessions`, `.../participants`,
+`.../agenda`), each with what Entente writes beside it: the session's search terms, the
+session marked changed, an audit entry and a change-feed entry under the feed's
+commit-order lock. Nothing is checked, and the answer is the new id only.
 
     ENTENTE_DATABASE_URL=postgresql+asyncpg://... uvicorn bench.baseline:app --port 8001
 
@@ -18,6 +19,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
+from typing import Any
 
 import asyncpg
 import orjson
@@ -27,6 +29,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.ids import new_id
+from app.journal.service import FEED_LOCK_KEY
+from app.search.normalize import search_words
+from app.search.service import NAME, TEXT
 from app.sessions.detail_sql import DETAIL_SQL
 
 # The summaries as PostgreSQL keeps them written beside the sessions (migration 0010), as
@@ -58,6 +63,7 @@ INSERT INTO council_session (id, council_id, start_date, end_date, guest_countri
                              created_at, updated_at)
 VALUES ($1, $2, $3, $3, $4::json, CASE WHEN $3 < current_date THEN 'held' ELSE 'planned' END,
         now(), now())
+RETURNING (SELECT coalesce(acronym, name) FROM council WHERE id = $2)
 """
 INSERT_SEGMENT = "INSERT INTO segment (id, session_id, position, kind) VALUES ($1, $2, $3, $4)"
 INSERT_PARTICIPANT = """
@@ -70,6 +76,21 @@ INSERT INTO agenda_item (id, session_id, topic_id, position, created_at, updated
 SELECT $1, $2::varchar, $3, coalesce(max(position), 0) + 1, now(), now()
 FROM agenda_item WHERE session_id = $2::varchar
 """
+TOPIC_NAMES = "SELECT name, names FROM topic WHERE id = $1"
+TOUCH_SESSION = "UPDATE council_session SET updated_at = now() WHERE id = $1"
+INSERT_TERMS = """
+INSERT INTO search_term (entity, record_id, term, weight)
+SELECT 'session', $1, term, $3 FROM unnest($2::varchar[]) AS term
+ON CONFLICT DO NOTHING
+"""
+JOURNAL = """
+WITH audit AS (
+    INSERT INTO audit_entry (id, at, actor, request_id, action, entity, entity_id, changes)
+    VALUES ($1, now(), 'bench', NULL, 'create', $2, $3, $4::json)
+)
+INSERT INTO change (entity, record_id, action, at)
+SELECT 'session', $5, $6, now() FROM (SELECT pg_advisory_xact_lock($7)) AS commit_order
+"""
 
 
 def created(path: str, record_id: str) -> Response:
@@ -81,15 +102,42 @@ def created(path: str, record_id: str) -> Response:
     )
 
 
+async def journal(
+    connection: asyncpg.Connection,
+    entity: str,
+    record_id: str,
+    body: dict[str, Any],
+    session_id: str,
+    action: str,
+) -> None:
+    """The audit entry (the fields given, as created) and the session's feed entry."""
+    changes = {field: {"old": None, "new": value} for field, value in body.items()}
+    await connection.execute(
+        JOURNAL,
+        new_id(),
+        entity,
+        record_id,
+        orjson.dumps(changes).decode(),
+        session_id,
+        action,
+        FEED_LOCK_KEY,
+    )
+
+
+def words(*texts: str | None) -> list[str]:
+    return list(dict.fromkeys(word[:100] for text in texts for word in search_words(text or "")))
+
+
 async def create_session(request: Request) -> Response:
     body = orjson.loads(await request.body())
     session_id = new_id()
+    start_date = date.fromisoformat(body["start_date"])
     async with request.app.state.pool.acquire() as connection, connection.transaction():
-        await connection.execute(
+        council_label = await connection.fetchval(
             INSERT_SESSION,
             session_id,
             body["council_id"],
-            date.fromisoformat(body["start_date"]),
+            start_date,
             orjson.dumps(body.get("guest_countries", [])).decode(),
         )
         await connection.executemany(
@@ -99,25 +147,35 @@ async def create_session(request: Request) -> Response:
                 for position, segment in enumerate(body.get("segments", []), start=1)
             ],
         )
+        title = f"Session of the {council_label} on {start_date.isoformat()}"
+        await connection.execute(INSERT_TERMS, session_id, words(title), NAME)
+        await journal(connection, "session", session_id, body, session_id, "created")
     return created(request.url.path, session_id)
-
-
-async def insert_one(request: Request, statement: str, *values: str) -> Response:
-    """Insert one record of the session in the path, its id first: 201 with its Location."""
-    record_id = new_id()
-    async with request.app.state.pool.acquire() as connection:
-        await connection.execute(statement, record_id, request.path_params["session_id"], *values)
-    return created(request.url.path, record_id)
 
 
 async def create_participant(request: Request) -> Response:
     body = orjson.loads(await request.body())
-    return await insert_one(request, INSERT_PARTICIPANT, body["person_id"], body["delegation"])
+    session_id, participation_id = request.path_params["session_id"], new_id()
+    async with request.app.state.pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            INSERT_PARTICIPANT, participation_id, session_id, body["person_id"], body["delegation"]
+        )
+        await connection.execute(TOUCH_SESSION, session_id)
+        await journal(connection, "participation", participation_id, body, session_id, "updated")
+    return created(request.url.path, participation_id)
 
 
 async def create_agenda_item(request: Request) -> Response:
     body = orjson.loads(await request.body())
-    return await insert_one(request, INSERT_AGENDA_ITEM, body["topic_id"])
+    session_id, item_id = request.path_params["session_id"], new_id()
+    async with request.app.state.pool.acquire() as connection, connection.transaction():
+        await connection.execute(TOUCH_SESSION, session_id)
+        name, names = await connection.fetchrow(TOPIC_NAMES, body["topic_id"])
+        await connection.execute(INSERT_AGENDA_ITEM, item_id, session_id, body["topic_id"])
+        topic_names = orjson.loads(names) if isinstance(names, str) else names
+        await connection.execute(INSERT_TERMS, session_id, words(name, *topic_names.values()), TEXT)
+        await journal(connection, "agenda_item", item_id, body, session_id, "updated")
+    return created(request.url.path, item_id)
 
 
 async def keep_as_is(_: asyncpg.Connection) -> None:
