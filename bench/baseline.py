@@ -28,19 +28,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.config import Settings
 from app.ids import new_id
 from app.journal.service import FEED_LOCK_KEY
+from app.pagination import PageRequest
 from app.search.normalize import search_words
 from app.search.service import NAME, TEXT
-from app.sessions.detail_sql import DETAIL_SQL
+from app.sessions.detail_sql import DETAIL_SQL, page_sql
 
-# The summaries as PostgreSQL keeps them written beside the sessions (migration 0010), as
-# Entente reads them: the page's ratio measures what is around the query, not the schema.
-FIRST_PAGE = """
-SELECT '[' || coalesce(string_agg(summary_document, ',' ORDER BY start_date, id), '') || ']'
-FROM (SELECT summary_document, start_date, id FROM council_session
-      ORDER BY start_date, id LIMIT $1) s
-"""
+# The page as Entente's direct route reads it (the summaries PostgreSQL keeps written
+# beside the sessions, migration 0010): the ratio measures what is around the query.
+FIRST_PAGE = page_sql(0, 50)
+# The cursor Entente signs for the next page, with the same secret (its default) and
+# scope, so that the page is the same JSON, byte for byte.
+PAGE = PageRequest(
+    limit=50,
+    cursor=None,
+    scope="/api/v1/sessions?limit=50",
+    secret=Settings().cursor_secret.encode(),
+)
 
 
 async def detail(request: Request) -> Response:
@@ -53,9 +59,10 @@ async def detail(request: Request) -> Response:
 
 async def first_page(request: Request) -> Response:
     async with request.app.state.pool.acquire() as connection:
-        items = await connection.fetchval(FIRST_PAGE, 50)
-    # The baseline leaves the cursor out (Entente signs one): that only lowers the floor.
-    return Response('{"items":' + items + ',"next_cursor":null}', media_type="application/json")
+        page = await connection.fetchrow(FIRST_PAGE, date.min, "")
+    cursor = orjson.dumps(PAGE.encode([page["start_date"], page["id"]]) if page["more"] else None)
+    body = b'{"items":' + page["items"].encode() + b',"next_cursor":' + cursor + b"}"
+    return Response(body, media_type="application/json")
 
 
 INSERT_SESSION = """
