@@ -334,21 +334,22 @@ def json_bytes(content: Any) -> bytes:
 
 
 async def fetch_json(
-    db: AsyncSession | DocumentPool, sql: str, record_id: str, *, missing: str
+    db: AsyncSession | DocumentPool, sql: str, record_id: str, *more: str, missing: str
 ) -> bytes:
-    """The JSON document a PostgreSQL statement builds for one record (`$1` its id), as
-    PostgreSQL wrote it; 404 with the detail `missing` when there is no such record."""
-    document = await _fetch_value(db, sql, record_id)
+    """The JSON document a PostgreSQL statement builds for one record (`$1` its id, then
+    `more` parameters), as PostgreSQL wrote it; 404 with the detail `missing` when there is
+    no such record."""
+    document = await _fetch_value(db, sql, record_id, *more)
     if document is None:
         raise NotFound(missing)
     return cast(str, document).encode()
 
 
 async def fetch_document(
-    db: AsyncSession | DocumentPool, sql: str, record_id: str, *, missing: str
+    db: AsyncSession | DocumentPool, sql: str, record_id: str, *more: str, missing: str
 ) -> Document:
     """fetch_json's document, with its values."""
-    return Document(await fetch_json(db, sql, record_id, missing=missing))
+    return Document(await fetch_json(db, sql, record_id, *more, missing=missing))
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.pagination import PageRequest
 from app.people.models import Person
-from app.people.service import get_person, list_persons, portable_person
+from app.people.service import get_participation, get_person, list_persons, portable_person
 from app.sessions.detail_sql import DETAIL_SQL
 from app.sessions.service import (
     SessionFilter,
@@ -21,6 +21,7 @@ from app.sessions.service import (
     list_sessions_json,
     portable_session_detail,
 )
+from app.topics.service import get_agenda_item
 
 
 async def test_the_sql_document_equals_the_portable_one(
@@ -49,11 +50,19 @@ async def test_the_sql_document_equals_the_portable_one(
     await client.patch(
         f"/sessions/{sixth}/participants/{participant['id']}", json={"source_ids": [source["id"]]}
     )
+    item = (await client.get(f"/sessions/{sixth}/agenda")).json()["items"][0]
+    await client.patch(
+        f"/sessions/{sixth}/agenda/{item['id']}", json={"source_ids": [source["id"]]}
+    )
     for session_id in (sixth, ccqs["fifth"]["id"], unnumbered["id"]):
         async with app.state.sessionmaker() as db:
-            assert await get_session_detail(db, session_id) == await portable_session_detail(
-                db, session_id
-            )
+            detail = await portable_session_detail(db, session_id)
+            assert await get_session_detail(db, session_id) == detail
+            # Each participant and agenda item as its own path serves it (one query each).
+            for participant in detail["participants"]:
+                assert await get_participation(db, session_id, participant["id"]) == participant
+            for item in detail["agenda"]:
+                assert await get_agenda_item(db, session_id, item["id"]) == item
     # Three sessions, two a page: the first page has a next one, whatever the sort.
     for sort in ("start_date", "-ordinal"):
         page = PageRequest(limit=2, cursor=None, scope="test", secret=b"test")

@@ -32,6 +32,7 @@ from app.people.schemas import (
 from app.schemas import changes, reject_nulls, rfc3339
 from app.search.normalize import prefix_upper_bound
 from app.search.service import delete_terms, index_person, list_records, query_words, ranked
+from app.sessions.detail_sql import PARTICIPANT_SQL
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
 from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
 from app.types import partial_date_bounds
@@ -492,9 +493,14 @@ async def participations_json(
 async def get_participation(
     db: AsyncSession, session_id: str, participation_id: str
 ) -> dict[str, Any]:
+    missing = f"The session has no participant with the id '{participation_id}'."
+    if db.get_bind().dialect.name == "postgresql":
+        return await fetch_document(
+            db, PARTICIPANT_SQL, participation_id, session_id, missing=missing
+        )
     found = await participations_json(db, session_id=session_id, participation_id=participation_id)
     if not found:
-        raise NotFound(f"The session has no participant with the id '{participation_id}'.")
+        raise NotFound(missing)
     return found[0]
 
 

@@ -73,6 +73,38 @@ WITH candidate AS (
 """
 
 
+# A participant (`p`, with the person `pe` and the office `o` of PARTICIPANTS) and an agenda
+# item (`a`, with its topic `t`), as the session detail lists them and as their own paths
+# serve them.
+PARTICIPANT = f"""json_build_object(
+      'id', p.id, 'session_id', p.session_id, 'person_id', p.person_id,
+      'person', json_build_object('id', pe.id, 'name', pe.name, 'nationality', pe.nationality),
+      'delegation', p.delegation, 'role', p.role, 'office_id', p.office_id,
+      'title_at_time', o.title,
+      'segment_ids', (SELECT coalesce(json_agg(sp.segment_id ORDER BY g2.position), '[]')
+                      FROM segment_participant sp JOIN segment g2 ON g2.id = sp.segment_id
+                      WHERE sp.participation_id = p.id),
+      'note', p.note, 'source_ids', {source_ids("ci.participation_id = p.id")},
+      'created_at', {ts("p.created_at")}, 'updated_at', {ts("p.updated_at")})"""
+PARTICIPANTS = """participation p JOIN person pe ON pe.id = p.person_id
+    LEFT JOIN office o ON o.id = p.office_id"""
+AGENDA_ITEM = f"""json_build_object(
+      'id', a.id, 'session_id', a.session_id, 'topic_id', a.topic_id,
+      'topic', json_build_object('id', t.id, 'slug', t.slug, 'name', t.name, 'names', t.names),
+      'position', a.position, 'title', a.title, 'note', a.note,
+      'source_ids', {source_ids("ci.agenda_item_id = a.id")},
+      'created_at', {ts("a.created_at")}, 'updated_at', {ts("a.updated_at")})"""
+AGENDA_ITEMS = "agenda_item a JOIN topic t ON t.id = a.topic_id"
+
+# One participant ($1) or agenda item ($1) of a session ($2): one query, where the portable
+# path makes three (people/service.py) or two (topics/service.py).
+PARTICIPANT_SQL = (
+    f"SELECT {PARTICIPANT}::text FROM {PARTICIPANTS} WHERE p.id = $1 AND p.session_id = $2"
+)
+AGENDA_ITEM_SQL = (
+    f"SELECT {AGENDA_ITEM}::text FROM {AGENDA_ITEMS} WHERE a.id = $1 AND a.session_id = $2"
+)
+
 DETAIL_SQL = f"""
 SELECT json_build_object({SUMMARY_FIELDS},
   'segments', (SELECT coalesce(json_agg(json_build_object(
@@ -82,27 +114,10 @@ SELECT json_build_object({SUMMARY_FIELDS},
                                                    ORDER BY sp.participation_id), '[]')
                           FROM segment_participant sp WHERE sp.segment_id = g.id))
       ORDER BY g.position), '[]') FROM segment g WHERE g.session_id = s.id),
-  'participants', (SELECT coalesce(json_agg(json_build_object(
-      'id', p.id, 'session_id', p.session_id, 'person_id', p.person_id,
-      'person', json_build_object('id', pe.id, 'name', pe.name, 'nationality', pe.nationality),
-      'delegation', p.delegation, 'role', p.role, 'office_id', p.office_id,
-      'title_at_time', o.title,
-      'segment_ids', (SELECT coalesce(json_agg(sp.segment_id ORDER BY g2.position), '[]')
-                      FROM segment_participant sp JOIN segment g2 ON g2.id = sp.segment_id
-                      WHERE sp.participation_id = p.id),
-      'note', p.note, 'source_ids', {source_ids("ci.participation_id = p.id")},
-      'created_at', {ts("p.created_at")}, 'updated_at', {ts("p.updated_at")})
-      ORDER BY p.id), '[]')
-    FROM participation p JOIN person pe ON pe.id = p.person_id
-    LEFT JOIN office o ON o.id = p.office_id WHERE p.session_id = s.id),
-  'agenda', (SELECT coalesce(json_agg(json_build_object(
-      'id', a.id, 'session_id', a.session_id, 'topic_id', a.topic_id,
-      'topic', json_build_object('id', t.id, 'slug', t.slug, 'name', t.name, 'names', t.names),
-      'position', a.position, 'title', a.title, 'note', a.note,
-      'source_ids', {source_ids("ci.agenda_item_id = a.id")},
-      'created_at', {ts("a.created_at")}, 'updated_at', {ts("a.updated_at")})
-      ORDER BY a.position), '[]')
-    FROM agenda_item a JOIN topic t ON t.id = a.topic_id WHERE a.session_id = s.id),
+  'participants', (SELECT coalesce(json_agg({PARTICIPANT} ORDER BY p.id), '[]')
+    FROM {PARTICIPANTS} WHERE p.session_id = s.id),
+  'agenda', (SELECT coalesce(json_agg({AGENDA_ITEM} ORDER BY a.position), '[]')
+    FROM {AGENDA_ITEMS} WHERE a.session_id = s.id),
   'previous_session_id', (SELECT o2.id FROM council_session o2 WHERE o2.council_id = s.council_id
       AND (o2.start_date, o2.id) < (s.start_date, s.id)
       ORDER BY o2.start_date DESC, o2.id DESC LIMIT 1),

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import ensure_free, touch, utcnow
+from app.db import ensure_free, fetch_document, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.pagination import PageRequest
@@ -18,6 +18,7 @@ from app.search.service import (
     index_topic,
     list_records,
 )
+from app.sessions.detail_sql import AGENDA_ITEM_SQL
 from app.sessions.models import CouncilSession
 from app.sources.service import cite, cited_source_ids, set_citations
 from app.topics.models import AgendaItem, Topic
@@ -284,9 +285,12 @@ async def agenda_json(
 
 
 async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> dict[str, Any]:
+    missing = f"The session's agenda has no item with the id '{item_id}'."
+    if db.get_bind().dialect.name == "postgresql":
+        return await fetch_document(db, AGENDA_ITEM_SQL, item_id, session_id, missing=missing)
     found = await agenda_json(db, session_id=session_id, item_id=item_id)
     if not found:
-        raise NotFound(f"The session's agenda has no item with the id '{item_id}'.")
+        raise NotFound(missing)
     return found[0]
 
 
