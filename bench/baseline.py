@@ -132,6 +132,7 @@ async def journal(
 
 
 def words(*texts: str | None) -> list[str]:
+    """The search terms of the texts, as Entente cuts them (app/search/service.py)."""
     return list(dict.fromkeys(word[:100] for text in texts for word in search_words(text or "")))
 
 
@@ -179,8 +180,8 @@ async def create_agenda_item(request: Request) -> Response:
         await connection.execute(TOUCH_SESSION, session_id)
         name, names = await connection.fetchrow(TOPIC_NAMES, body["topic_id"])
         await connection.execute(INSERT_AGENDA_ITEM, item_id, session_id, body["topic_id"])
-        topic_names = orjson.loads(names) if isinstance(names, str) else names
-        await connection.execute(INSERT_TERMS, session_id, words(name, *topic_names.values()), TEXT)
+        topic_names = orjson.loads(names).values()  # asyncpg gives JSON as its text
+        await connection.execute(INSERT_TERMS, session_id, words(name, *topic_names), TEXT)
         await journal(connection, "agenda_item", item_id, body, session_id, "updated")
     return created(request.url.path, item_id)
 
