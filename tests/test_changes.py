@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -297,6 +298,27 @@ async def test_a_consumer_sees_every_concurrent_change_once(
     assert_in_seq_order(seen)
     for changes in made:
         assert [c for c in got if c in set(changes)] == changes
+
+
+async def test_the_sql_feed_page_equals_the_portable_one(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """On PostgreSQL a page of the feed is JSON that PostgreSQL writes: it must hold
+    what the portable path gives, for every page size and starting point."""
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("the one-query page is PostgreSQL's")
+    person = await created(client, "/persons", {"name": "Jean Dupont"})
+    await patched(client, f"/persons/{person['id']}", {"name": "Jean Dupond"})
+    await created(client, "/topics", {"slug": "energy", "name": "Energy"})
+    await deleted(client, f"/persons/{person['id']}")
+    async with app.state.sessionmaker() as db:
+        first = (await db.scalar(text("SELECT min(seq) FROM change"))) - 1
+        for after, limit in [(first, 50), (first, 2), (first + 1, 2), (first + 4, 10)]:
+            items, last = await journal.feed_page(app.state.documents, after, limit)
+            portable_items, portable_last = await journal.feed_page(db, after, limit)
+            assert orjson.loads(items) == orjson.loads(portable_items)
+            assert last == portable_last
+    assert (last, orjson.loads(items)) == (None, [])  # nothing after the last entry
 
 
 async def test_a_later_entry_waits_for_the_earlier_to_commit(

@@ -1,5 +1,6 @@
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -8,7 +9,8 @@ from app.auth.dependencies import admin_access
 from app.councils.service import find_council_id
 from app.db import DbSession, as_db_time
 from app.errors import NotFound
-from app.http import StrictJsonRoute, json_response, page_response, problems
+from app.http import StrictJsonRoute, page_response, problems
+from app.journal import service as journal
 from app.journal.models import AuditEntry, Change
 from app.pagination import (
     Keyset,
@@ -64,7 +66,6 @@ class AuditRead(BaseModel):
 )
 async def list_changes(
     request: Request,
-    db: DbSession,
     limit: LimitParam = 50,
     since: Annotated[
         str | None,
@@ -87,22 +88,16 @@ async def list_changes(
         secret=request.app.state.settings.cursor_secret.encode(),
     )
     after = feed.decode(FEED_ORDER)
-    stmt = select(Change).order_by(Change.seq).limit(limit)
-    if after is not None:
-        stmt = stmt.where(Change.seq > after[0])
-    rows = (await db.scalars(stmt)).all()
-    last = rows[-1].seq if rows else (after[0] if after else 0)
-    items = [
-        {
-            "seq": c.seq,
-            "entity": c.entity,
-            "id": c.record_id,
-            "action": c.action,
-            "at": rfc3339(c.at),
-        }
-        for c in rows
-    ]
-    return json_response({"items": items, "next_cursor": feed.encode([last])})
+    since_seq = after[0] if after else 0
+    documents = request.app.state.documents
+    if documents is not None:
+        items, last = await journal.feed_page(documents, since_seq, limit)
+    else:
+        async with request.app.state.read_sessionmaker() as db:
+            items, last = await journal.feed_page(db, since_seq, limit)
+    cursor = feed.encode([since_seq if last is None else last])
+    body = b'{"items":' + items + b',"next_cursor":' + orjson.dumps(cursor) + b"}"
+    return Response(body, media_type="application/json")
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:

@@ -19,14 +19,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, DateTime, String, bindparam, event, insert, text
+from sqlalchemy import ARRAY, DateTime, String, bindparam, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.db import json_bytes, lock_row
+from app.db import DocumentPool, fetch_row, json_bytes, lock_row
 from app.errors import PreconditionFailed
 from app.ids import new_id
 from app.journal.models import AuditEntry, Change
+from app.json_sql import ts
+from app.schemas import rfc3339
 
 # Who is writing, and under which request: set by the request middleware and the auth
 # dependency, read here so that services need not pass them along.
@@ -254,3 +256,45 @@ async def after_update(
     after = await read(db, before["id"])
     updated(db, entity, before, after)
     return after
+
+
+# A page of the change feed as PostgreSQL writes it: the entries after `$1` in `seq`
+# order, at most `$2`, as one JSON array, and the last one's `seq`. Services that sync
+# read pages of 200: built in Python from ORM rows, one cost 2.5 ms of CPU (bench/NOTES.md).
+FEED_PAGE_SQL = f"""
+SELECT coalesce(json_agg(json_build_object('seq', c.seq, 'entity', c.entity, 'id', c.record_id,
+                                           'action', c.action, 'at', {ts("c.at")})
+                         ORDER BY c.seq), '[]')::text AS items,
+       max(c.seq) AS last
+FROM (SELECT * FROM change WHERE seq > $1 ORDER BY seq LIMIT $2) AS c
+"""
+
+
+async def feed_page(
+    db: AsyncSession | DocumentPool, after: int, limit: int
+) -> tuple[bytes, int | None]:
+    """The feed's entries after `after`, at most `limit`, as a JSON array, and the last
+    one's `seq` (None when there is none yet): on PostgreSQL (`DocumentPool`) one query
+    that writes the JSON, elsewhere the portable path."""
+    if isinstance(db, DocumentPool):
+        page = await fetch_row(db, FEED_PAGE_SQL, after, limit)
+        return page["items"].encode(), page["last"]
+    rows = (
+        await db.execute(
+            select(Change.seq, Change.entity, Change.record_id, Change.action, Change.at)
+            .where(Change.seq > after)
+            .order_by(Change.seq)
+            .limit(limit)
+        )
+    ).all()
+    items = [
+        {
+            "seq": c.seq,
+            "entity": c.entity,
+            "id": c.record_id,
+            "action": c.action,
+            "at": rfc3339(c.at),
+        }
+        for c in rows
+    ]
+    return orjson.dumps(items), rows[-1].seq if rows else None
