@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.config import Settings
+from app.http import page_body
 from app.ids import new_id
 from app.journal.service import FEED_LOCK_KEY
 from app.pagination import PageRequest
@@ -60,9 +61,8 @@ async def detail(request: Request) -> Response:
 async def first_page(request: Request) -> Response:
     async with request.app.state.pool.acquire() as connection:
         page = await connection.fetchrow(FIRST_PAGE, date.min, "")
-    cursor = orjson.dumps(PAGE.encode([page["start_date"], page["id"]]) if page["more"] else None)
-    body = b'{"items":' + page["items"].encode() + b',"next_cursor":' + cursor + b"}"
-    return Response(body, media_type="application/json")
+    cursor = PAGE.encode([page["start_date"], page["id"]]) if page["more"] else None
+    return Response(page_body(page["items"].encode(), cursor), media_type="application/json")
 
 
 INSERT_SESSION = """

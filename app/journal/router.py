@@ -1,6 +1,5 @@
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -9,7 +8,7 @@ from app.auth.dependencies import admin_access
 from app.councils.service import find_council_id
 from app.db import DbSession, as_db_time
 from app.errors import NotFound
-from app.http import StrictJsonRoute, page_response, problems
+from app.http import StrictJsonRoute, page_body, page_response, problems
 from app.journal import service as journal
 from app.journal.models import AuditEntry, Change
 from app.pagination import (
@@ -96,8 +95,7 @@ async def list_changes(
         async with request.app.state.read_sessionmaker() as db:
             items, last = await journal.feed_page(db, since_seq, limit)
     cursor = feed.encode([since_seq if last is None else last])
-    body = b'{"items":' + items + b',"next_cursor":' + orjson.dumps(cursor) + b"}"
-    return Response(body, media_type="application/json")
+    return Response(page_body(items, cursor), media_type="application/json")
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
