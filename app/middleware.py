@@ -62,9 +62,18 @@ def _latency_observed(method: str, route: str) -> Histogram:
 class JsonLogFormatter(logging.Formatter):
     """One JSON object a line, with the request id when there is one."""
 
+    # Lines come by the thousand a second: each second's text is made once (formatTime's,
+    # which `time` was before). One tuple, replaced whole, for threads that log at once.
+    _last_second: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
+        second, second_text = self._last_second
+        if int(record.created) != second:
+            second = int(record.created)
+            second_text = time.strftime("%Y-%m-%dT%H:%M:%S%z", self.converter(second))
+            self._last_second = (second, second_text)
         line: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": second_text,
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -77,6 +86,10 @@ class JsonLogFormatter(logging.Formatter):
 
 
 def configure_logging() -> None:
+    # The lines name no thread, process or source line: not looking them up at every
+    # record (as the logging HOWTO's "Optimization" advises) saves a request a few µs.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLogFormatter())
     root = logging.getLogger("entente")

@@ -888,6 +888,16 @@ def entente_logs(caplog: pytest.LogCaptureFixture) -> Any:
         logger.removeHandler(caplog.handler)
 
 
+def test_a_log_line_has_the_second_it_was_written() -> None:
+    """The formatter writes each second's text once; a line still carries its own."""
+    formatter = JsonLogFormatter()
+    for created in (1_700_000_000.2, 1_700_000_000.9, 1_700_000_001.0, 1_699_999_999.5):
+        record = logging.LogRecord("entente.test", logging.INFO, __file__, 1, "m", (), None)
+        record.created = created
+        line = json.loads(formatter.format(record))
+        assert line["time"] == formatter.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+
+
 @pytest.fixture(scope="module")
 async def served_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
     """The whole output of a real `entente serve` process that answered authenticated
