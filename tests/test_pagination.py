@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
 
+from app.http import next_page_url
 from app.pagination import Page
 from app.sessions.schemas import SessionSummary
 from tests.factories import create_council
@@ -357,3 +359,29 @@ async def test_cursor_with_one_character_changed_is_400(client: httpx.AsyncClien
         if response.status_code != 400:
             accepted.append((bad, response.status_code))
     assert accepted == [], f"altered cursors accepted (original {cursor!r}): {accepted}"
+
+
+@pytest.mark.parametrize(
+    "path, query, host",
+    [
+        ("/api/v1/sessions", b"limit=50", b"127.0.0.1:8000"),
+        ("/api/v1/sessions", b"cursor=abc.def&limit=7&q=Serguei+Lavrov", b"entente.example"),
+        ("/api/v1/persons", b"q=%D0%9B%D0%B0%D0%B2%D1%80%D0%BE%D0%B2&cursor=x.y", b"[::1]:8080"),
+        ("/api/v1/sessions", b"status=held&status=planned&sort=-start_date&q=a%26b%3Dc", b""),
+        ("/api/v1/councils/a?b#c/sessions", b"limit=2&cursor=old&from=2006-01-01", b"h"),
+    ],
+)
+def test_next_page_url_is_the_one_starlette_would_write(
+    path: str, query: bytes, host: bytes
+) -> None:
+    scope = {
+        "type": "http",
+        "scheme": "https",
+        "path": path,
+        "query_string": query,
+        "headers": [(b"host", host)] if host else [],
+        "server": ("10.0.0.1", 8443),
+    }
+    request = Request(scope)
+    expected = str(Request(scope).url.include_query_params(cursor="next.one"))
+    assert next_page_url(request, "next.one") == expected
