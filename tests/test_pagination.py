@@ -374,6 +374,8 @@ async def test_cursor_with_one_character_changed_is_400(client: httpx.AsyncClien
 def test_next_page_url_is_the_one_starlette_would_write(
     path: str, query: bytes, host: bytes
 ) -> None:
+    """The `Link` written by hand is Starlette's: with a `?` in the path, words in another
+    script, repeated parameters, an old cursor, and a host taken from the server."""
     scope = {
         "type": "http",
         "scheme": "https",
