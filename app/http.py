@@ -104,9 +104,9 @@ def page_response(request: Request, items: list[Any] | bytes, next_cursor: str |
 
 
 def next_page_url(request: Request, next_cursor: str) -> str:
-    """The request's URL with `cursor` set to the next page's, last, as Starlette's
-    `include_query_params` writes it, without parsing the URL back from its text, as that
-    does (bench/NOTES.md, finding 23)."""
+    """The request's URL with `cursor` set to the next page's, last: what Starlette's
+    `include_query_params` writes, without its parsing of the whole URL back from text
+    (bench/NOTES.md, finding 23)."""
     params = [
         (name, value) for name, value in request.query_params.multi_items() if name != "cursor"
     ]

@@ -62,14 +62,14 @@ def _latency_observed(method: str, route: str) -> Histogram:
 class JsonLogFormatter(logging.Formatter):
     """One JSON object a line, with the request id when there is one."""
 
-    # Lines come by the thousand a second: each second's text is made once (formatTime's,
-    # which `time` was before). One tuple, replaced whole, for threads that log at once.
+    # Lines come by the thousand a second: each second's text (formatTime's) is made once.
+    # One tuple, replaced whole, for threads that log at once.
     _last_second: tuple[int, str] = (-1, "")
 
     def format(self, record: logging.LogRecord) -> str:
-        second, second_text = self._last_second
-        if int(record.created) != second:
-            second = int(record.created)
+        second = int(record.created)
+        cached_second, second_text = self._last_second
+        if second != cached_second:
             second_text = time.strftime("%Y-%m-%dT%H:%M:%S%z", self.converter(second))
             self._last_second = (second, second_text)
         line: dict[str, Any] = {
