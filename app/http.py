@@ -85,12 +85,29 @@ def json_body_response(
     """A JSON body already serialized, with its ETag."""
     etag = etag_of_body(body)
     headers = {**(headers or {}), "ETag": etag}
-    if_none_match = request.headers.get("if-none-match")
-    if request.method == "GET" and if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        if etag in tags or "*" in tags:
-            return Response(status_code=304, headers={"ETag": etag})
+    if request.method == "GET" and etag_listed(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def etag_listed(if_none_match: str | None, etag: str) -> bool:
+    """Whether an `If-None-Match` lists `etag` (weakly compared, as RFC 9110 asks) or is `*`."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+def handler_for(
+    handlers: dict[Any, Callable[[Request, Exception], Coroutine[Any, Any, Response]]],
+    error: Exception,
+) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """The app's handler of `error`, as Starlette's exception middleware looks it up: the
+    nearest class's, `Exception`'s at last (app/errors.py installs one)."""
+    for cls in type(error).__mro__:
+        if cls in handlers:
+            return handlers[cls]
+    raise error
 
 
 def page_response(request: Request, items: list[Any] | bytes, next_cursor: str | None) -> Response:
@@ -107,12 +124,15 @@ def next_page_url(request: Request, next_cursor: str) -> str:
     """The request's URL with `cursor` set to the next page's, last: what Starlette's
     `include_query_params` writes, without its parsing of the whole URL back from text
     (bench/NOTES.md, finding 23)."""
-    params = [
-        (name, value) for name, value in request.query_params.multi_items() if name != "cursor"
-    ]
-    query = urlencode([*params, ("cursor", next_cursor)])
     # The path's own "?" is escaped as %3F in the URL: the first "?" starts the query.
-    return str(request.url).partition("?")[0] + "?" + query
+    without_query = str(request.url).partition("?")[0]
+    return page_url(without_query, request.query_params.multi_items(), next_cursor)
+
+
+def page_url(without_query: str, params: list[tuple[str, str]], cursor: str) -> str:
+    """The URL with the query `params`, and `cursor` set to the given one, last."""
+    kept = [(name, value) for name, value in params if name != "cursor"]
+    return without_query + "?" + urlencode([*kept, ("cursor", cursor)])
 
 
 def page_body(items: bytes, next_cursor: str | None) -> bytes:

@@ -28,6 +28,7 @@ from app.middleware import ProblemCORSMiddleware, RequestMiddleware, configure_l
 from app.pagination import paging_and_search
 from app.people.router import list_persons_directly, participants_router, persons_router
 from app.search.router import router as search_router
+from app.sessions.direct import SessionPages
 from app.sessions.router import get_session_directly, list_sessions_directly
 from app.sessions.router import router as sessions_router
 from app.sources.router import router as sources_router
@@ -169,4 +170,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestMiddleware)
+    # Outside the stack, so that its pages pay for none of it (app/sessions/direct.py).
+    app.add_middleware(SessionPages, prefix=API_PREFIX, documented_path="/sessions")
     return app

@@ -98,6 +98,31 @@ def configure_logging() -> None:
     root.propagate = False
 
 
+def request_id_of(headers: dict[bytes, bytes]) -> str:
+    """The client's `X-Request-ID` when it is a sane one, else a new id."""
+    given = headers.get(b"x-request-id", b"").decode("latin-1")
+    return given if REQUEST_ID.match(given) else new_id()
+
+
+def record_request(method: str, path: str, route: str, status: int, started: float) -> None:
+    """The request's metrics and its access log line."""
+    elapsed = time.perf_counter() - started
+    _requests_counted(method, route, status).inc()
+    _latency_observed(method, route).observe(elapsed)
+    logger.info(
+        "request",
+        extra={
+            "fields": {
+                "method": method,
+                "path": path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+        },
+    )
+
+
 class RequestMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -108,8 +133,7 @@ class RequestMiddleware:
             return
         started = time.perf_counter()
         headers = dict(scope["headers"])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if REQUEST_ID.match(given) else new_id()
+        request_id = request_id_of(headers)
         current_request_id.set(request_id)
         authenticated = b"authorization" in headers
         docs = scope["path"].startswith(DOCS_PATHS)
@@ -136,27 +160,13 @@ class RequestMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            elapsed = time.perf_counter() - started
             served_by = scope.get("route")
             route = (
                 getattr(served_by, "documented_path", None)  # a DirectRoute (app/http.py)
                 or getattr(served_by, "path", None)
                 or "unmatched"
             )
-            _requests_counted(scope["method"], route, status).inc()
-            _latency_observed(scope["method"], route).observe(elapsed)
-            logger.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    }
-                },
-            )
+            record_request(scope["method"], scope["path"], route, status, started)
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

@@ -196,10 +196,14 @@ def json_array(documents: Iterable[str]) -> bytes:
 async def page_request(
     request: Request, limit: LimitParam = DEFAULT_LIMIT, cursor: CursorParam = None
 ) -> PageRequest:
-    params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "cursor")
-    scope = request.url.path + "?" + urlencode(params)
+    scope = page_scope(request.url.path, request.query_params.multi_items())
     secret = request.app.state.settings.cursor_secret.encode()
     return PageRequest(limit=limit, cursor=cursor, scope=scope, secret=secret)
+
+
+def page_scope(path: str, params: Iterable[tuple[str, str]]) -> str:
+    """What a list's cursors are bound to: its path and every parameter but the cursor."""
+    return path + "?" + urlencode(sorted((k, v) for k, v in params if k != "cursor"))
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
@@ -207,9 +211,20 @@ PageParams = Annotated[PageRequest, Depends(page_request)]
 
 async def plain_page_request(request: Request) -> PageRequest:
     """page_request for a query that `paging_and_search` let through (valid as written)."""
-    params = request.query_params
-    limit = params.get("limit")
-    return await page_request(request, int(limit) if limit else DEFAULT_LIMIT, params.get("cursor"))
+    secret = request.app.state.settings.cursor_secret.encode()
+    return plain_page(request.url.path, request.query_params.multi_items(), secret)
+
+
+def plain_page(path: str, params: list[tuple[str, str]], secret: bytes) -> PageRequest:
+    """What `page_request` makes of a query that `paging_and_search` let through."""
+    named = dict(params)
+    limit = named.get("limit")
+    return PageRequest(
+        limit=int(limit) if limit else DEFAULT_LIMIT,
+        cursor=named.get("cursor"),
+        scope=page_scope(path, params),
+        secret=secret,
+    )
 
 
 # The characters `PageRequest.encode` writes a cursor with.

@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app, shut_down
+from app.sessions import direct
 from tests.factories import COUNCIL
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -677,7 +679,7 @@ async def test_not_ready_on_an_unmigrated_database(tmp_path: Path) -> None:
 async def test_database_down_is_503(url: str) -> None:
     settings = Settings(database_url=url)
     assert (await _probe(settings, "/healthz")).status_code == 200
-    for path in ("/readyz", "/api/v1/councils", "/api/v1/councils/ccqs"):
+    for path in ("/readyz", "/api/v1/councils", "/api/v1/councils/ccqs", "/api/v1/sessions"):
         response = await _probe(settings, path)
         assert response.status_code == 503, (path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
@@ -694,3 +696,29 @@ async def test_bidirectional_overrides_and_controls_are_422(client: httpx.AsyncC
     assert (await client.get("/persons")).json()["items"] == []
     # Right-to-left scripts themselves are welcome.
     assert (await client.post("/persons", json={"name": "عمرو موسى"})).status_code == 201
+
+
+async def test_an_unexpected_error_in_a_page_served_directly_is_a_500_problem(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first page of sessions is served in front of the middleware stack on PostgreSQL
+    (app/sessions/direct.py): a failure there is answered as everywhere else, a 500
+    problem that says nothing of its cause, with the request id and security headers."""
+    if app.state.documents is None:
+        pytest.skip("pages are served in front of the stack on PostgreSQL only")
+
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("a detail for the logs only")
+
+    monkeypatch.setattr(direct, "default_page_json", broken)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ROOT) as raw:
+        response = await raw.get("/api/v1/sessions", headers={"X-Request-ID": "failing-page"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/internal-error"
+    assert "a detail" not in response.text
+    assert response.headers["x-request-id"] == "failing-page"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["ratelimit-limit"]
+    monkeypatch.undo()
+    assert (await client.get("/sessions")).status_code == 200

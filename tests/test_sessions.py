@@ -443,9 +443,10 @@ async def test_anonymous_pages_of_sessions_answer_as_the_documented_route(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
 ) -> None:
     """An anonymous GET of /sessions that only pages and searches (`limit`, `cursor`, `q`)
-    is served without FastAPI's request handling, on PostgreSQL by a query of its own when
-    it does not search; anything else goes to the documented route. Both answer the same,
-    and each one's cursors page on in the other."""
+    is served without FastAPI's request handling (on PostgreSQL in front of the whole
+    middleware stack: app/sessions/direct.py); anything else goes to the documented
+    route. Both answer the same, conditional or not, and each one's cursors page on in
+    the other."""
     first = await anonymous.get("/sessions", params={"limit": 1})
     cursor = first.json()["next_cursor"]
     assert [s["ordinal"] for s in first.json()["items"]] == [5] and cursor
@@ -474,6 +475,25 @@ async def test_anonymous_pages_of_sessions_answer_as_the_documented_route(
         # With a key, the documented route (and the same cursors: they are bound to the
         # query, not to the client).
         same_answer(direct, await client.get("/sessions", params=params), str(params))
+    etag = first.headers["etag"]
+    for if_none_match in (etag, f'"other", W/{etag}', "*", '"other"'):
+        headers = {"If-None-Match": if_none_match}
+        direct = await anonymous.get("/sessions", params={"limit": 1}, headers=headers)
+        documented = await client.get("/sessions", params={"limit": 1}, headers=headers)
+        same_answer(direct, documented, if_none_match)
+    assert direct.status_code == 200 and documented.status_code == 200  # '"other"'
+    # Neither a request with an Origin (CORS is the middleware's) nor one that repeats a
+    # header takes the shortcut; they answer the same all the same. Nor does the host
+    # change anything but the `Link`'s.
+    for given in (
+        {"Origin": "https://example.org"},
+        [("Accept", "*/*")] * 2,
+        {"Host": "entente.example:8080"},
+        {"Host": "not a host"},
+    ):
+        direct = await anonymous.get("/sessions", params={"limit": 1}, headers=given)
+        documented = await client.get("/sessions", params={"limit": 1}, headers=given)
+        same_answer(direct, documented, str(given))
     second = await anonymous.get("/sessions", params={"limit": 1, "cursor": cursor})
     assert [s["ordinal"] for s in second.json()["items"]] == [6]
     assert second.json()["next_cursor"] is None

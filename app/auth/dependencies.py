@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.models import SCOPE_RANK, Scope
+from app.auth.ratelimit import RateLimiter, Verdict
 from app.auth.service import Caller, caller_for_token
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from app.journal.service import current_actor
@@ -65,14 +66,19 @@ def _address(request: Request) -> str:
 
 
 async def _limit(request: Request, identity: str, limit: int) -> None:
-    """Count the request against `identity`; 429 past the limit."""
-    verdict = await request.app.state.rate_limiter.hit(identity, limit)
+    verdict = await counted(request.app.state.rate_limiter, identity, limit)
     request.state.rate_limit_headers = verdict.headers()
+
+
+async def counted(limiter: RateLimiter, identity: str, limit: int) -> Verdict:
+    """Count the request against `identity`; 429 past the limit."""
+    verdict = await limiter.hit(identity, limit)
     if not verdict.allowed:
         raise TooManyRequests(
             "Too many requests; slow down.",
             headers={**verdict.headers(), "Retry-After": str(verdict.reset)},
         )
+    return verdict
 
 
 async def access(request: Request, key: CurrentKey) -> None:
