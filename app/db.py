@@ -167,7 +167,10 @@ CONNECTION_WAIT_SECONDS = 5
 # waited for a core inside PostgreSQL, unseen and in no order: statements of 40 to 100 ms
 # in PostgreSQL's log, a detail's p99 5 to 12 times its p50 under wrk. With 5 they wait
 # their turn here, first come first served: p99 1.5 times p50 (bench/NOTES.md, finding 18).
-DOCUMENT_CONNECTIONS = 5
+# 6 since a list page costs the worker less (finding 24): with 5, PostgreSQL waited for
+# it, first page 0.75 of the baseline against 0.81 to 0.84, p99 still within 2 times p50;
+# with 7 a detail's p99 reached 12 times its p50 in one run of two.
+DOCUMENT_CONNECTIONS = 6
 # For searches, whose plans must be made for their words (`DocumentPool`'s custom_plans):
 # as many as keep PostgreSQL's cores busy with searches while the documents' go on.
 SEARCH_CONNECTIONS = 5
