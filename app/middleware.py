@@ -104,6 +104,26 @@ def request_id_of(headers: dict[bytes, bytes]) -> str:
     return given if REQUEST_ID.match(given) else new_id()
 
 
+def with_common_headers(
+    headers: list[tuple[bytes, bytes]],
+    request_id: str,
+    rate_limit: dict[str, str],
+    *,
+    docs: bool = False,
+    authenticated: bool = False,
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers and those every response gets: its request id, the security
+    headers, `Cache-Control: no-store` when a key was presented, the rate limit's."""
+    extra = [(b"x-request-id", request_id.encode()), *(DOCS_HEADERS if docs else API_HEADERS)]
+    if authenticated:
+        extra.append((b"cache-control", b"no-store"))
+    present = {name.lower() for name, _ in headers}
+    for name, value in rate_limit.items():
+        if name.lower().encode() not in present:  # a 429 carries its own
+            extra.append((name.lower().encode(), value.encode()))
+    return [*headers, *extra]
+
+
 def record_request(method: str, path: str, route: str, status: int, started: float) -> None:
     """The request's metrics and its access log line."""
     elapsed = time.perf_counter() - started
@@ -143,18 +163,13 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                extra = [
-                    (b"x-request-id", request_id.encode()),
-                    *(DOCS_HEADERS if docs else API_HEADERS),
-                ]
-                if authenticated:
-                    extra.append((b"cache-control", b"no-store"))
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                state = scope.get("state", {})
-                for name, value in state.get("rate_limit_headers", {}).items():
-                    if name.lower().encode() not in present:  # a 429 carries its own
-                        extra.append((name.lower().encode(), value.encode()))
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = with_common_headers(
+                    message.get("headers", []),
+                    request_id,
+                    scope.get("state", {}).get("rate_limit_headers", {}),
+                    docs=docs,
+                    authenticated=authenticated,
+                )
             await send(message)
 
         try:

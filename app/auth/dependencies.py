@@ -38,9 +38,7 @@ async def current_key(
     key = await caller_for_token(state.documents, state.read_engine, credentials.credentials)
     if key is None:
         # Wrong keys count against the client's address, so that guessing is throttled.
-        await _limit(
-            request, f"ip:{_address(request)}", request.app.state.settings.anonymous_rate_limit
-        )
+        await _limit(request, client_identity(request.client), state.settings.anonymous_rate_limit)
         raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
     return key
 
@@ -58,11 +56,12 @@ async def _check(request: Request, key: Caller | None, needed: Scope) -> None:
     if key is not None:
         await _limit(request, f"key:{key.id}", settings.rate_limit)
     else:
-        await _limit(request, f"ip:{_address(request)}", settings.anonymous_rate_limit)
+        await _limit(request, client_identity(request.client), settings.anonymous_rate_limit)
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "-"
+def client_identity(client: tuple[str, int] | None) -> str:
+    """What an anonymous request is counted against: its client's address."""
+    return f"ip:{client[0] if client else '-'}"
 
 
 async def _limit(request: Request, identity: str, limit: int) -> None:

@@ -25,14 +25,14 @@ from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.dependencies import counted
+from app.auth.dependencies import client_identity, counted
 from app.http import etag_listed, handler_for, page_body, page_url
 from app.journal.service import current_actor, current_request_id, etag_of_body
-from app.middleware import API_HEADERS, record_request, request_id_of
+from app.middleware import record_request, request_id_of, with_common_headers
 from app.pagination import paging_and_search, plain_page
+from app.sessions.router import format_accepted
 from app.sessions.service import default_page_json
 
-Headers = list[tuple[bytes, bytes]]
 JSON = (b"content-type", b"application/json")
 VARY = (b"vary", b"Accept")
 
@@ -54,7 +54,7 @@ class SessionPages:
     @staticmethod
     def _takes(scope: Scope, headers: dict[bytes, bytes]) -> bool:
         state = scope["app"].state
-        accept = headers.get(b"accept", b"")
+        accept = headers.get(b"accept", b"").decode("latin-1")
         return (
             state.documents is not None
             and state.settings.public_read
@@ -62,8 +62,7 @@ class SessionPages:
             and b"authorization" not in headers
             and b"origin" not in headers
             and not scope.get("root_path")
-            and b"text/calendar" not in accept  # chosen_format (sessions/router.py)
-            and b"text/csv" not in accept
+            and format_accepted(accept) == "json"
             and paging_and_search(scope["query_string"])
         )
 
@@ -82,12 +81,11 @@ class SessionPages:
         current_actor.set(None)
         state = scope["app"].state
         settings = state.settings
-        rate_limit: Headers = []
+        rate_limit: dict[str, str] = {}
         try:
-            client = scope.get("client")
-            identity = f"ip:{client[0] if client else '-'}"
+            identity = client_identity(scope.get("client"))
             verdict = await counted(state.rate_limiter, identity, settings.anonymous_rate_limit)
-            rate_limit = [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
+            rate_limit = verdict.headers()
             # Parsed as Starlette parses `request.query_params`.
             params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             page = plain_page(self.path, params, settings.cursor_secret.encode())
@@ -114,9 +112,7 @@ class SessionPages:
             response = await handler(Request(scope, receive), error)
             status, answer, body = response.status_code, response.raw_headers, bytes(response.body)
         try:
-            present = {name for name, _ in answer}
-            extra = [h for h in rate_limit if h[0] not in present]
-            answer += [(b"x-request-id", request_id.encode()), *API_HEADERS, *extra]
+            answer = with_common_headers(answer, request_id, rate_limit)
             await send({"type": "http.response.start", "status": status, "headers": answer})
             await send({"type": "http.response.body", "body": body})
         finally:

@@ -124,9 +124,11 @@ SESSION_FORMATS: dict[int | str, dict[str, Any]] = {
 
 
 def chosen_format(request: Request, format: str | None) -> str:
-    if format is not None:
-        return format
-    accept = request.headers.get("accept", "")
+    return format if format is not None else format_accepted(request.headers.get("accept", ""))
+
+
+def format_accepted(accept: str) -> str:
+    """The format an `Accept` header asks for a list in."""
     if "text/calendar" in accept:
         return "ics"
     if "text/csv" in accept:
