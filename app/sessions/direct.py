@@ -5,7 +5,7 @@ Through the layers (FastAPI's and Starlette's middleware, RequestMiddleware, the
 the access check, Starlette's request and response objects) a first page cost the worker
 half again the CPU of the page itself, and stayed at 0.62 to 0.66 of the baseline's rate
 (bench/NOTES.md, finding 24). Here the same steps are one function, made of the same
-parts: the anonymous rate limit (`auth.dependencies.counted`), the page and its cursor
+parts: the anonymous rate limit (`auth.dependencies`), the page and its cursor
 (`pagination.plain_page`, `default_page_json`: the direct route's own query), the body,
 its ETag, `If-None-Match` and the `Link` (app/http.py), the request id, security
 headers, metrics and access log line (app/middleware.py), and the app's own exception
