@@ -274,7 +274,7 @@ async def _fetch_value(db: AsyncSession | DocumentPool, sql: str, *args: Any) ->
 
     In a session's transaction, it runs on the session's connection, seeing what the
     transaction wrote. Otherwise (a read request's session, which never begins one) any
-    connection of the session's pool does (see `_driver`), or of the DocumentPool given."""
+    connection of the session's pool does (see `driver_of`), or of the DocumentPool given."""
     if isinstance(db, DocumentPool):
         async with db.connection() as connection:
             return await connection.fetchval(sql, *args)
@@ -283,7 +283,7 @@ async def _fetch_value(db: AsyncSession | DocumentPool, sql: str, *args: Any) ->
         return (await connection.exec_driver_sql(sql, args)).scalar()
     engine = db.bind
     assert isinstance(engine, AsyncEngine)
-    async with _driver(engine) as driver:
+    async with driver_of(engine) as driver:
         return await driver.fetchval(sql, *args)
 
 
@@ -296,11 +296,12 @@ async def fetch_row(documents: DocumentPool, sql: str, *args: Any) -> asyncpg.Re
 
 
 @asynccontextmanager
-async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+async def driver_of(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     """A connection of the engine's pool as asyncpg's own, for a read request's session
-    whose rows PostgreSQL writes as JSON: SQLAlchemy's connection and result objects would
-    cost more than the query (bench/NOTES.md). Driver errors are answered as database
-    errors are (app/errors.py)."""
+    whose rows PostgreSQL writes as JSON, or a write of the write lane
+    (app/sessions/writes.py): SQLAlchemy's connection and result objects would cost more
+    than the query (bench/NOTES.md). Driver errors are answered as database errors are
+    (app/errors.py)."""
     pooled = await engine.raw_connection()
     driver = pooled.driver_connection
     assert driver is not None

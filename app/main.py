@@ -31,6 +31,7 @@ from app.search.router import router as search_router
 from app.sessions.direct import SessionPages
 from app.sessions.router import get_session_directly, list_sessions_directly
 from app.sessions.router import router as sessions_router
+from app.sessions.writes import SessionWrites
 from app.sources.router import router as sources_router
 from app.topics.router import agenda_router, topics_router
 
@@ -172,4 +173,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMiddleware)
     # Outside the stack, so that its pages pay for none of it (app/sessions/direct.py).
     app.add_middleware(SessionPages, prefix=API_PREFIX, documented_path="/sessions")
+    app.add_middleware(SessionWrites, prefix=API_PREFIX)
     return app

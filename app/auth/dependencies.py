@@ -64,8 +64,15 @@ def client_identity(client: tuple[str, int] | None) -> str:
     return f"ip:{client[0] if client else '-'}"
 
 
+# Where the write lane (app/sessions/writes.py) leaves the verdict on a request it counted
+# and then left to the application, which does not count it again.
+COUNTED = "rate_limit_verdict"
+
+
 async def _limit(request: Request, identity: str, limit: int) -> None:
-    verdict = await counted(request.app.state.rate_limiter, identity, limit)
+    verdict = getattr(request.state, COUNTED, None) or await counted(
+        request.app.state.rate_limiter, identity, limit
+    )
     request.state.rate_limit_headers = verdict.headers()
 
 

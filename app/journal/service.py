@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from blake3 import blake3
-from sqlalchemy import ARRAY, DateTime, String, bindparam, event, insert, select, text
+from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -96,9 +97,14 @@ def _parent_of(entity: str, record: dict[str, Any]) -> str | None:
 
 
 def created(db: AsyncSession, entity: str, record: dict[str, Any]) -> None:
+    _pending(db).append(creation(entity, record))
+
+
+def creation(entity: str, record: dict[str, Any]) -> Note:
+    """The note of a record created, as it reads after its creation."""
     changes = _diff({}, record)
     changes.pop("id", None)
-    _pending(db).append(Note("create", entity, record["id"], changes, _parent_of(entity, record)))
+    return Note("create", entity, record["id"], changes, _parent_of(entity, record))
 
 
 def updated(db: AsyncSession, entity: str, before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -141,35 +147,44 @@ def _feed_entries(notes: list[Note]) -> list[tuple[str, str, str]]:
 # write's dozen, bench/NOTES.md): the audit entries in a data-modifying CTE, which runs
 # whatever the main statement reads, and the feed entries after the commit-order lock.
 # A row of the feed is numbered (its `seq` default) when the join gives it, so after
-# the lock's one row has been read.
-JOURNAL_SQL = text("""
+# the lock's one row has been read. Written with `$1`-style parameters, for the ORM's
+# connection (write_journal) and asyncpg's (journal_directly) alike.
+JOURNAL_SQL = """
 WITH audit AS (
     INSERT INTO audit_entry (id, at, actor, request_id, action, entity, entity_id, changes)
-    SELECT note.id, :at, :actor, :request_id, note.action, note.entity, note.entity_id,
-           note.changes::json
-    FROM unnest(:note_ids, :note_actions, :note_entities, :note_record_ids, :note_changes)
+    SELECT note.id, $1, $2, $3, note.action, note.entity, note.entity_id, note.changes::json
+    FROM unnest($4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[], $8::varchar[])
          AS note (id, action, entity, entity_id, changes)
 )
 INSERT INTO change (entity, record_id, action, at)
-SELECT feed.entity, feed.record_id, feed.action, :at
-FROM (SELECT pg_advisory_xact_lock(:lock_key)) AS commit_order,
-     unnest(:feed_entities, :feed_record_ids, :feed_actions) AS feed (entity, record_id, action)
-""").bindparams(
-    *(
-        bindparam(name, type_=ARRAY(String))
-        for name in (
-            "note_ids",
-            "note_actions",
-            "note_entities",
-            "note_record_ids",
-            "note_changes",
-            "feed_entities",
-            "feed_record_ids",
-            "feed_actions",
-        )
-    ),
-    bindparam("at", type_=DateTime(timezone=True)),
-)
+SELECT feed.entity, feed.record_id, feed.action, $1
+FROM (SELECT pg_advisory_xact_lock($9)) AS commit_order,
+     unnest($10::varchar[], $11::varchar[], $12::varchar[]) AS feed (entity, record_id, action)
+"""
+
+
+def _journal_arguments(notes: list[Note], at: datetime) -> tuple[Any, ...]:
+    feed = _feed_entries(notes)
+    return (
+        at,
+        current_actor.get(),
+        current_request_id.get(),
+        [new_id() for _ in notes],
+        [n.action for n in notes],
+        [n.entity for n in notes],
+        [n.record_id for n in notes],
+        [orjson.dumps(n.changes).decode() for n in notes],
+        FEED_LOCK_KEY,
+        [entity for entity, _, _ in feed],
+        [record_id for _, record_id, _ in feed],
+        [action for _, _, action in feed],
+    )
+
+
+async def journal_directly(connection: asyncpg.Connection, notes: list[Note]) -> None:
+    """write_journal for a write made on asyncpg itself (app/sessions/writes.py), in its
+    transaction."""
+    await connection.execute(JOURNAL_SQL, *_journal_arguments(notes, datetime.now(UTC)))
 
 
 @event.listens_for(Session, "before_commit")
@@ -180,27 +195,10 @@ def write_journal(session: Session) -> None:
     if not notes:
         return
     at = datetime.now(UTC)
-    actor, request_id = current_actor.get(), current_request_id.get()
-    feed = _feed_entries(notes)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            JOURNAL_SQL,
-            {
-                "at": at,
-                "actor": actor,
-                "request_id": request_id,
-                "note_ids": [new_id() for _ in notes],
-                "note_actions": [n.action for n in notes],
-                "note_entities": [n.entity for n in notes],
-                "note_record_ids": [n.record_id for n in notes],
-                "note_changes": [orjson.dumps(n.changes).decode() for n in notes],
-                "feed_entities": [entity for entity, _, _ in feed],
-                "feed_record_ids": [record_id for _, record_id, _ in feed],
-                "feed_actions": [action for _, _, action in feed],
-                "lock_key": FEED_LOCK_KEY,
-            },
-        )
+        session.connection().exec_driver_sql(JOURNAL_SQL, _journal_arguments(notes, at))
         return
+    actor, request_id = current_actor.get(), current_request_id.get()
     session.execute(
         insert(AuditEntry),
         [
@@ -216,6 +214,7 @@ def write_journal(session: Session) -> None:
             for n in notes
         ],
     )
+    feed = _feed_entries(notes)
     if feed:  # SQLite runs one writer at a time: commit order needs no lock there
         session.execute(
             insert(Change),

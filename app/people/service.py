@@ -1,16 +1,26 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeVar
 
+import asyncpg
 import orjson
 from sqlalchemy import ColumnElement, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import CouncilMember
-from app.db import DocumentPool, ensure_free, fetch_document, fetch_row, touch, utcnow
+from app.db import (
+    Document,
+    DocumentPool,
+    ensure_free,
+    fetch_document,
+    fetch_row,
+    touch,
+    utcnow,
+)
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.ids import new_id
 from app.journal import service as journal
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
 from app.people.document_sql import PERSON_SEARCH_SQL, PERSON_SQL
@@ -40,7 +50,21 @@ from app.types import partial_date_bounds
 # ---------------------------------------------------------------- offices
 
 
-def office_held_on(offices: Sequence[Office], day: date) -> Office | None:
+class Term(Protocol):
+    """An office's term: a stored office, or a row of one (create_participation_directly)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def start_date(self) -> str | None: ...
+    @property
+    def end_date(self) -> str | None: ...
+
+
+AnyTerm = TypeVar("AnyTerm", bound=Term)
+
+
+def office_held_on(offices: Sequence[AnyTerm], day: date) -> AnyTerm | None:
     """The office held on `day`: its term covers the day (partial dates read generously,
     open ends as still running); among several, the one that began last."""
     held = []
@@ -613,6 +637,74 @@ async def create_participation(
     return await journal.after_create(
         db, "participation", participation.id, _participation_reader(session.id)
     )
+
+
+# create_participation on asyncpg itself for the write lane (app/sessions/writes.py):
+# three statements, where the ORM took nine (bench/NOTES.md, finding 25). Only the way
+# through is here: whatever a rule refuses, the lane leaves to create_participation.
+NEW_PARTICIPATION_CHECK_SQL = """
+SELECT s.start_date,
+       EXISTS (SELECT FROM person WHERE id = $2::varchar) AS person_known,
+       EXISTS (SELECT FROM participation p WHERE p.session_id = s.id AND p.person_id = $2)
+           AS taken,
+       $3::varchar = s.host_country OR s.guest_countries::jsonb ? $3::varchar
+           OR EXISTS (SELECT FROM council_member m WHERE m.council_id = s.council_id
+                                                    AND m.country = $3) AS delegation_allowed,
+       (SELECT coalesce(json_agg(json_build_array(o.id, o.start_date, o.end_date)), '[]')
+        FROM office o WHERE o.person_id = $2)::text AS offices
+FROM council_session s
+WHERE s.id = $1
+"""
+INSERT_PARTICIPATION_SQL = """
+WITH new_participation AS (
+    INSERT INTO participation (id, session_id, person_id, delegation, role, office_id,
+                               office_given, note, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8, $8)
+)
+UPDATE council_session SET updated_at = $8 WHERE id = $2
+"""
+
+
+class OfficeTerm(NamedTuple):
+    id: str
+    start_date: str | None
+    end_date: str | None
+
+
+async def create_participation_directly(
+    connection: asyncpg.Connection, session_id: str, data: ParticipationCreate
+) -> Document | None:
+    """create_participation's participant, in the connection's transaction; None when the
+    lane leaves it to create_participation: the session or the person unknown, the
+    delegation not allowed, the person seated already, or an office, segments or sources
+    given."""
+    if data.office_id is not None or data.segment_ids or data.source_ids:
+        return None
+    found = await connection.fetchrow(
+        NEW_PARTICIPATION_CHECK_SQL, session_id, data.person_id, data.delegation
+    )
+    if (
+        found is None
+        or found["taken"]
+        or not (found["person_known"] and found["delegation_allowed"])
+    ):
+        return None
+    terms = [OfficeTerm(*term) for term in orjson.loads(found["offices"])]
+    held = office_held_on(terms, found["start_date"])
+    participation_id = new_id()
+    await connection.execute(
+        INSERT_PARTICIPATION_SQL,
+        participation_id,
+        session_id,
+        data.person_id,
+        data.delegation,
+        data.role,
+        held.id if held else None,
+        data.note,
+        utcnow(),
+    )
+    document = await connection.fetchval(PARTICIPANT_SQL, participation_id, session_id)
+    return Document(document.encode())
 
 
 async def update_participation(

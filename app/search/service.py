@@ -1,6 +1,7 @@
 """Keeping search terms in step with the records, and matching queries against them."""
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -38,6 +39,15 @@ def _terms(text: str | None) -> list[str]:
     return [word[:100] for word in search_words(text or "")]
 
 
+def term_weights(texts: Iterable[tuple[str | None, int]]) -> dict[str, int]:
+    """Each term of the texts with the highest weight it has among them."""
+    weights: dict[str, int] = {}
+    for text, weight in texts:
+        for term in _terms(text):
+            weights[term] = max(weight, weights.get(term, 0))
+    return weights
+
+
 async def _set_terms(
     db: AsyncSession,
     entity: str,
@@ -48,10 +58,7 @@ async def _set_terms(
     created: bool = False,
 ) -> None:
     """Replace a record's terms; a record `created` in this request has none yet."""
-    weights: dict[str, int] = {}
-    for text, weight in texts:
-        for term in _terms(text):
-            weights[term] = max(weight, weights.get(term, 0))
+    weights = term_weights(texts)
     if not created:
         await delete_terms(db, entity, [record_id])
     if weights:
@@ -101,6 +108,15 @@ async def index_topic(db: AsyncSession, topic_id: str) -> None:
     await _set_terms(db, "topic", topic_id, texts + [(n, NAME) for n in topic.names.values()])
 
 
+class SessionText(Protocol):
+    """What a session's own fields add to its text (a stored session, or one just given)."""
+
+    ordinal: int | None
+    title: str | None
+    start_date: date
+    summary: str | None
+
+
 class SegmentText(Protocol):
     """What a segment adds to its session's text (a stored segment, or one just given)."""
 
@@ -144,8 +160,15 @@ async def index_new_session(
     await _set_terms(db, "session", session.id, texts, created=True)
 
 
+def new_session_terms(
+    session: SessionText, council_label: str, segments: Iterable[SegmentText]
+) -> dict[str, int]:
+    """The terms index_new_session writes, for a session written on asyncpg itself."""
+    return term_weights(_session_texts(session, council_label, segments))
+
+
 def _session_texts(
-    session: CouncilSession, council_label: str, segments: Iterable[SegmentText]
+    session: SessionText, council_label: str, segments: Iterable[SegmentText]
 ) -> list[tuple[str | None, int]]:
     title = session.title or ordinal_title(session.ordinal, council_label, session.start_date)
     texts: list[tuple[str | None, int]] = [(title, NAME), (session.summary, TEXT)]
@@ -162,11 +185,16 @@ def agenda_texts(
     return [title, note, topic_name, *topic_names.values()]
 
 
+def added_terms(texts: Iterable[str | None]) -> set[str]:
+    """The terms add_session_texts gives a session, each with the weight TEXT."""
+    return {term for text in texts for term in _terms(text)}
+
+
 async def add_session_texts(db: AsyncSession, session_id: str, texts: Iterable[str | None]) -> None:
     """Index text added to a session (an agenda item): its words join the session's terms
     with the weight of TEXT, the lowest, so that a word the session has already keeps its
     own weight. One statement, where index_sessions reads the whole session again."""
-    terms = {term for text in texts for term in _terms(text)}
+    terms = added_terms(texts)
     if not terms:
         return
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite

@@ -1,9 +1,11 @@
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import (
     ColumnElement,
@@ -21,6 +23,7 @@ from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
 from app.db import (
+    Document,
     DocumentPool,
     as_db_time,
     fetch_document,
@@ -41,6 +44,7 @@ from app.search.service import (
     has_words,
     index_new_session,
     index_sessions,
+    new_session_terms,
     query_words,
 )
 from app.sessions.detail_sql import DETAIL_SQL, page_sql
@@ -670,3 +674,89 @@ async def sessions_with_people_and_topics(
     return [
         summary_json(r, []) | {"participants": people[r.id], "topics": topics[r.id]} for r in rows
     ]
+
+
+# ---------------------------------------------------------------- the write lane's part
+# create_session on asyncpg itself for the write lane (app/sessions/writes.py): the same
+# rows in three statements, where the ORM took six and cost the worker most of a write's
+# CPU (bench/NOTES.md, finding 25). Only the way through is here: whatever a rule refuses,
+# the lane leaves to create_session, which says why.
+NEW_SESSION_COUNCIL_SQL = """
+SELECT c.id, coalesce(c.acronym, c.name) AS label,
+       EXISTS (SELECT FROM council_session s WHERE s.council_id = c.id AND s.ordinal = $2)
+           AS ordinal_taken
+FROM council c
+WHERE c.id = $1 OR c.slug = $1
+"""
+INSERT_SESSION_SQL = """
+WITH new_session AS (
+    INSERT INTO council_session (id, council_id, ordinal, title, start_date, end_date, timezone,
+                                 location_city, location_country, location_venue, host_country,
+                                 guest_countries, status, summary, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::json, $13, $14, $15, $15)
+), new_segments AS (
+    INSERT INTO segment (id, session_id, key, position, kind, format, title, date, part_of_day,
+                         description)
+    SELECT s.id, $1, s.key, s.position - 1, s.kind, s.format, s.title, s.date, s.part_of_day,
+           s.description
+    FROM unnest($16::varchar[], $17::varchar[], $18::varchar[], $19::varchar[], $20::varchar[],
+                $21::date[], $22::varchar[], $23::text[])
+         WITH ORDINALITY AS s (id, key, kind, format, title, date, part_of_day, description,
+                               position)
+)
+INSERT INTO search_term (entity, record_id, term, weight)
+SELECT 'session', $1, t.term, t.weight FROM unnest($24::varchar[], $25::int[]) AS t (term, weight)
+"""
+
+
+async def create_session_directly(
+    connection: asyncpg.Connection, data: SessionCreate
+) -> Document | None:
+    """create_session's session, in the connection's transaction; None when the lane
+    leaves it to create_session: the council unknown, the ordinal taken, a segment out of
+    the session's dates, named by id or by a key given twice, or sources cited."""
+    segments = data.segments
+    keys = [s.key for s in segments if s.key is not None]
+    if data.source_ids or any(s.id is not None for s in segments) or len(set(keys)) < len(keys):
+        return None
+    end_date = data.end_date or data.start_date
+    try:
+        _check_segment_dates(segments, data.start_date, end_date)
+    except ValidationFailed:
+        return None
+    councils = await connection.fetch(NEW_SESSION_COUNCIL_SQL, data.council_id, data.ordinal)
+    if len(councils) != 1 or councils[0]["ordinal_taken"]:
+        return None
+    council = councils[0]
+    location = data.location
+    session_id, now = new_id(), utcnow()
+    terms = new_session_terms(data, council["label"], segments)
+    await connection.execute(
+        INSERT_SESSION_SQL,
+        session_id,
+        council["id"],
+        data.ordinal,
+        data.title,
+        data.start_date,
+        end_date,
+        data.timezone,
+        location.city if location else None,
+        location.country if location else None,
+        location.venue if location else None,
+        data.host_country,
+        json.dumps(data.guest_countries),  # as the ORM's JSON type writes it
+        data.status or default_status(end_date),
+        data.summary,
+        now,
+        [new_id() for _ in segments],
+        [s.key for s in segments],
+        [s.kind.value for s in segments],
+        [s.format for s in segments],
+        [s.title for s in segments],
+        [s.date for s in segments],
+        [s.part_of_day.value if s.part_of_day else None for s in segments],
+        [s.description for s in segments],
+        list(terms),
+        list(terms.values()),
+    )
+    return Document((await connection.fetchval(DETAIL_SQL, session_id)).encode())

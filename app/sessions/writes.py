@@ -1,0 +1,254 @@
+"""The writes that services make all day, answered in front of the middleware stack on
+PostgreSQL: a session (`POST /api/v1/sessions`), a participant and an agenda item
+(`POST /api/v1/sessions/{session_id}/participants`, `.../agenda`).
+
+Through the layers and the ORM a write cost the worker 5.5 ms of CPU, and Entente wrote
+a sixth as fast as the same inserts by hand (bench/NOTES.md, finding 25). Here the same
+steps are one function, made of the same parts: the key (`auth.service`), the body
+parsed and validated as the route does (`http.parse_json`, the route's schema), the
+rows written on asyncpg itself by each domain's `create_*_directly`, in three
+statements, the journal (`journal.journal_directly`), the rate limit, the answer with
+its ETag and Location, the request id, security headers, metrics and access log line.
+
+Only the way through is here. The lane leaves a request to the application, with its
+body as received and nothing written, whenever a rule refuses it or it asks for more
+than the plain write: a rule refused (an unknown council, session, person or topic, a
+taken ordinal or seat, a delegation not allowed, ...), a body that does not validate,
+sources, an office, segment ids or a position given, a missing, unknown or read-only
+key, an `Idempotency-Key` (the stack keeps the answer to replay), an `Origin` (CORS is
+the stack's), a repeated header, a query string, a body that is not JSON or has no
+length, SQLite, and any error before the commit (the database down, a concurrent
+writer's unique key): the application then answers as it always does, without counting
+the request against the key's rate limit a second time (`auth.dependencies.COUNTED`).
+tests/test_write_lane.py compares both paths' answers and the rows they write.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import Any
+
+import asyncpg
+from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.auth.dependencies import COUNTED, counted
+from app.auth.models import SCOPE_RANK
+from app.auth.models import Scope as KeyScope
+from app.auth.service import caller_for_token
+from app.db import Document, driver_of
+from app.errors import AppError
+from app.http import handler_for, is_json, parse_json
+from app.journal.service import (
+    creation,
+    current_actor,
+    current_request_id,
+    etag_of_body,
+    journal_directly,
+)
+from app.middleware import record_request, request_id_of, with_common_headers
+from app.people.schemas import ParticipationCreate
+from app.people.service import create_participation_directly
+from app.sessions.schemas import SessionCreate
+from app.sessions.service import create_session_directly
+from app.topics.schemas import AgendaItemCreate
+from app.topics.service import create_agenda_item_directly
+
+Write = Callable[[asyncpg.Connection, str, Any], Awaitable[Document | None]]
+
+
+async def _new_session(connection: asyncpg.Connection, _: str, data: Any) -> Document | None:
+    return await create_session_directly(connection, data)
+
+
+# What each path creates: the schema of its body, the function that writes it, the
+# journal's name for the record and the route's template (for metrics and logs).
+WRITES: dict[str | None, tuple[type[BaseModel], Write, str, str]] = {
+    None: (SessionCreate, _new_session, "session", "/sessions"),
+    "participants": (
+        ParticipationCreate,
+        create_participation_directly,
+        "participation",
+        "/sessions/{session_id}/participants",
+    ),
+    "agenda": (
+        AgendaItemCreate,
+        create_agenda_item_directly,
+        "agenda_item",
+        "/sessions/{session_id}/agenda",
+    ),
+}
+
+
+class NotForTheLane(Exception):
+    """The request goes on to the application, which answers it as it always does."""
+
+
+class SessionWrites:
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.paths = re.compile(re.escape(prefix) + r"/sessions(?:/([^/]+)/(participants|agenda))?")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = self.paths.fullmatch(scope["path"])
+            headers = dict(scope["headers"])
+            if match is not None and self._takes(scope, headers):
+                await self._serve(scope, receive, send, headers, match)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _takes(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+        state = scope["app"].state
+        length = headers.get(b"content-length", b"")
+        return (
+            state.documents is not None
+            and len(headers) == len(scope["headers"])  # the first of each is the last
+            and b"authorization" in headers
+            and b"origin" not in headers
+            and b"idempotency-key" not in headers
+            and not scope.get("root_path")
+            and not scope["query_string"]
+            and is_json(headers.get(b"content-type", b"application/json").decode("latin-1"))
+            and length.isdigit()
+            and 0 < int(length) <= state.settings.max_body_bytes
+        )
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, bytes],
+        match: re.Match[str],
+    ) -> None:
+        started = perf_counter()
+        request_id = request_id_of(headers)
+        current_request_id.set(request_id)
+        session_id, part = match.group(1, 2)
+        schema, write, entity, documented_path = WRITES[part]
+        received: list[Message] = []
+        try:
+            body = await _read_body(receive, received)
+            answer = await self._write(scope, headers, body, write, schema, session_id, entity)
+        except NotForTheLane:
+            await self.app(scope, _replaying(received, receive), send)
+            return
+        status, answer_headers, answer_body, rate_limit = answer
+        try:
+            answer_headers = with_common_headers(
+                answer_headers, request_id, rate_limit, authenticated=True
+            )
+            await send({"type": "http.response.start", "status": status, "headers": answer_headers})
+            await send({"type": "http.response.body", "body": answer_body})
+        finally:
+            route = self.prefix + documented_path
+            record_request("POST", scope["path"], route, status, started)
+
+    async def _write(
+        self,
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        write: Write,
+        schema: type[BaseModel],
+        session_id: str,
+        entity: str,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, str]]:
+        """The answer to the write: its status, headers, body and rate-limit headers."""
+        state = scope["app"].state
+        try:
+            data = schema.model_validate(parse_json(body))
+        except (AppError, ValidationError):
+            raise NotForTheLane from None
+        scheme, token = get_authorization_scheme_param(headers[b"authorization"].decode("latin-1"))
+        if scheme.lower() != "bearer" or not token:
+            raise NotForTheLane
+        try:
+            key = await caller_for_token(state.documents, state.read_engine, token)
+        except Exception:  # the database down, say
+            raise NotForTheLane from None
+        if key is None or SCOPE_RANK[key.scope] < SCOPE_RANK[KeyScope.write]:
+            raise NotForTheLane
+        current_actor.set(key.name)
+        rate_limit: dict[str, str] = {}
+        try:
+            verdict = await counted(state.rate_limiter, f"key:{key.id}", state.settings.rate_limit)
+            rate_limit = verdict.headers()
+            # Left to the application, the request is not counted again there.
+            scope.setdefault("state", {})[COUNTED] = verdict
+            document = await _written(state.engine, write, session_id, data, entity)
+        except Exception as error:  # a 429 (which has its own headers), or a failed commit
+            # As Starlette's ExceptionMiddleware (and ServerErrorMiddleware) would answer it.
+            handler = handler_for(scope["app"].exception_handlers, error)
+            response = await handler(Request(scope), error)
+            return response.status_code, response.raw_headers, bytes(response.body), rate_limit
+        if document is None:
+            raise NotForTheLane
+        answer = document.json
+        location = f"{scope['path'].rstrip('/')}/{document['id']}"
+        answer_headers = [
+            (b"content-length", b"%d" % len(answer)),
+            (b"content-type", b"application/json"),
+            (b"etag", etag_of_body(answer).encode()),
+            (b"location", location.encode()),
+        ]
+        return 201, answer_headers, answer, rate_limit
+
+
+async def _written(
+    engine: AsyncEngine, write: Write, session_id: str, data: Any, entity: str
+) -> Document | None:
+    """The record written, with its journal, and committed; None when nothing was: a rule
+    refused it, a concurrent writer took its unique key, or the database failed before
+    the commit. Raises what made the commit fail: then no one knows what was written."""
+    committing = False
+    try:
+        async with driver_of(engine) as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                document = await write(connection, session_id, data)
+                if document is not None:
+                    await journal_directly(connection, [creation(entity, document)])
+            except asyncpg.PostgresError:
+                document = None
+            if document is None:
+                await transaction.rollback()
+                return None
+            committing = True
+            await transaction.commit()
+    except Exception:
+        if committing:
+            raise
+        return None  # the connection lost, say: it was discarded with what it held
+    return document
+
+
+async def _read_body(receive: Receive, received: list[Message]) -> bytes:
+    """The request's body, keeping each message in `received` for the application should
+    the request go on to it."""
+    chunks = []
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":  # the client left
+            raise NotForTheLane
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(received: list[Message], receive: Receive) -> Receive:
+    """`receive` for the application: the messages the lane read, then the client's."""
+    pending = list(received)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
