@@ -26,7 +26,7 @@ tests/test_write_lane.py compares both paths' answers and the rows they write.
 import re
 from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from fastapi.security.utils import get_authorization_scheme_param
@@ -64,17 +64,25 @@ async def _new_session(connection: asyncpg.Connection, _: str, data: Any) -> Doc
     return await create_session_directly(connection, data)
 
 
-# What each path creates: the schema of its body, the function that writes it, the
-# journal's name for the record and the route's template (for metrics and logs).
-WRITES: dict[str | None, tuple[type[BaseModel], Write, str, str]] = {
-    None: (SessionCreate, _new_session, "session", "/sessions"),
-    "participants": (
+class LaneWrite(NamedTuple):
+    """What a path creates: the schema of its body, the function that writes it, the
+    journal's name for the record and the route's template (for metrics and logs)."""
+
+    schema: type[BaseModel]
+    write: Write
+    entity: str
+    route: str
+
+
+WRITES = {
+    None: LaneWrite(SessionCreate, _new_session, "session", "/sessions"),
+    "participants": LaneWrite(
         ParticipationCreate,
         create_participation_directly,
         "participation",
         "/sessions/{session_id}/participants",
     ),
-    "agenda": (
+    "agenda": LaneWrite(
         AgendaItemCreate,
         create_agenda_item_directly,
         "agenda_item",
@@ -90,16 +98,16 @@ class NotForTheLane(Exception):
 class SessionWrites:
     def __init__(self, app: ASGIApp, *, prefix: str) -> None:
         self.app = app
-        self.prefix = prefix
         self.paths = re.compile(re.escape(prefix) + r"/sessions(?:/([^/]+)/(participants|agenda))?")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             match = self.paths.fullmatch(scope["path"])
-            headers = dict(scope["headers"])
-            if match is not None and self._takes(scope, headers):
-                await self._serve(scope, receive, send, headers, match)
-                return
+            if match is not None:
+                headers = dict(scope["headers"])
+                if self._takes(scope, headers):
+                    await self._serve(scope, receive, send, headers, WRITES[match[2]], match[1])
+                    return
         await self.app(scope, receive, send)
 
     @staticmethod
@@ -125,17 +133,16 @@ class SessionWrites:
         receive: Receive,
         send: Send,
         headers: dict[bytes, bytes],
-        match: re.Match[str],
+        lane_write: LaneWrite,
+        session_id: str,
     ) -> None:
         started = perf_counter()
         request_id = request_id_of(headers)
         current_request_id.set(request_id)
-        session_id, part = match.group(1, 2)
-        schema, write, entity, documented_path = WRITES[part]
         received: list[Message] = []
         try:
             body = await _read_body(receive, received)
-            answer = await self._write(scope, headers, body, write, schema, session_id, entity)
+            answer = await _answer(scope, headers, body, lane_write, session_id)
         except NotForTheLane:
             await self.app(scope, _replaying(received, receive), send)
             return
@@ -147,62 +154,59 @@ class SessionWrites:
             await send({"type": "http.response.start", "status": status, "headers": answer_headers})
             await send({"type": "http.response.body", "body": answer_body})
         finally:
-            route = self.prefix + documented_path
-            record_request("POST", scope["path"], route, status, started)
+            record_request("POST", scope["path"], lane_write.route, status, started)
 
-    async def _write(
-        self,
-        scope: Scope,
-        headers: dict[bytes, bytes],
-        body: bytes,
-        write: Write,
-        schema: type[BaseModel],
-        session_id: str,
-        entity: str,
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, str]]:
-        """The answer to the write: its status, headers, body and rate-limit headers."""
-        state = scope["app"].state
-        try:
-            data = schema.model_validate(parse_json(body))
-        except (AppError, ValidationError):
-            raise NotForTheLane from None
-        scheme, token = get_authorization_scheme_param(headers[b"authorization"].decode("latin-1"))
-        if scheme.lower() != "bearer" or not token:
-            raise NotForTheLane
-        try:
-            key = await caller_for_token(state.documents, state.read_engine, token)
-        except Exception:  # the database down, say
-            raise NotForTheLane from None
-        if key is None or SCOPE_RANK[key.scope] < SCOPE_RANK[KeyScope.write]:
-            raise NotForTheLane
-        current_actor.set(key.name)
-        rate_limit: dict[str, str] = {}
-        try:
-            verdict = await counted(state.rate_limiter, f"key:{key.id}", state.settings.rate_limit)
-            rate_limit = verdict.headers()
-            # Left to the application, the request is not counted again there.
-            scope.setdefault("state", {})[COUNTED] = verdict
-            document = await _written(state.engine, write, session_id, data, entity)
-        except Exception as error:  # a 429 (which has its own headers), or a failed commit
-            # As Starlette's ExceptionMiddleware (and ServerErrorMiddleware) would answer it.
-            handler = handler_for(scope["app"].exception_handlers, error)
-            response = await handler(Request(scope), error)
-            return response.status_code, response.raw_headers, bytes(response.body), rate_limit
-        if document is None:
-            raise NotForTheLane
-        answer = document.json
-        location = f"{scope['path'].rstrip('/')}/{document['id']}"
-        answer_headers = [
-            (b"content-length", b"%d" % len(answer)),
-            (b"content-type", b"application/json"),
-            (b"etag", etag_of_body(answer).encode()),
-            (b"location", location.encode()),
-        ]
-        return 201, answer_headers, answer, rate_limit
+
+async def _answer(
+    scope: Scope,
+    headers: dict[bytes, bytes],
+    body: bytes,
+    lane_write: LaneWrite,
+    session_id: str,
+) -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, str]]:
+    """The answer to the write: its status, headers, body and rate-limit headers."""
+    state = scope["app"].state
+    try:
+        data = lane_write.schema.model_validate(parse_json(body))
+    except (AppError, ValidationError):
+        raise NotForTheLane from None
+    scheme, token = get_authorization_scheme_param(headers[b"authorization"].decode("latin-1"))
+    if scheme.lower() != "bearer" or not token:
+        raise NotForTheLane
+    try:
+        key = await caller_for_token(state.documents, state.read_engine, token)
+    except Exception:  # the database down, say
+        raise NotForTheLane from None
+    if key is None or SCOPE_RANK[key.scope] < SCOPE_RANK[KeyScope.write]:
+        raise NotForTheLane
+    current_actor.set(key.name)
+    rate_limit: dict[str, str] = {}
+    try:
+        verdict = await counted(state.rate_limiter, f"key:{key.id}", state.settings.rate_limit)
+        rate_limit = verdict.headers()
+        # Left to the application, the request is not counted again there.
+        scope.setdefault("state", {})[COUNTED] = verdict
+        document = await _written(state.engine, lane_write, session_id, data)
+    except Exception as error:  # a 429 (which has its own headers), or a failed commit
+        # As Starlette's ExceptionMiddleware (and ServerErrorMiddleware) would answer it.
+        handler = handler_for(scope["app"].exception_handlers, error)
+        response = await handler(Request(scope), error)
+        return response.status_code, response.raw_headers, bytes(response.body), rate_limit
+    if document is None:
+        raise NotForTheLane
+    answer = document.json
+    location = f"{scope['path'].rstrip('/')}/{document['id']}"
+    answer_headers = [
+        (b"content-length", b"%d" % len(answer)),
+        (b"content-type", b"application/json"),
+        (b"etag", etag_of_body(answer).encode()),
+        (b"location", location.encode()),
+    ]
+    return 201, answer_headers, answer, rate_limit
 
 
 async def _written(
-    engine: AsyncEngine, write: Write, session_id: str, data: Any, entity: str
+    engine: AsyncEngine, lane_write: LaneWrite, session_id: str, data: Any
 ) -> Document | None:
     """The record written, with its journal, and committed; None when nothing was: a rule
     refused it, a concurrent writer took its unique key, or the database failed before
@@ -213,9 +217,10 @@ async def _written(
             transaction = connection.transaction()
             await transaction.start()
             try:
-                document = await write(connection, session_id, data)
+                document = await lane_write.write(connection, session_id, data)
                 if document is not None:
-                    await journal_directly(connection, [creation(entity, document)])
+                    note = creation(lane_write.entity, document)
+                    await journal_directly(connection, [note])
             except asyncpg.PostgresError:
                 document = None
             if document is None:
