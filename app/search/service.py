@@ -39,7 +39,7 @@ def _terms(text: str | None) -> list[str]:
     return [word[:100] for word in search_words(text or "")]
 
 
-def term_weights(texts: Iterable[tuple[str | None, int]]) -> dict[str, int]:
+def _term_weights(texts: Iterable[tuple[str | None, int]]) -> dict[str, int]:
     """Each term of the texts with the highest weight it has among them."""
     weights: dict[str, int] = {}
     for text, weight in texts:
@@ -58,7 +58,7 @@ async def _set_terms(
     created: bool = False,
 ) -> None:
     """Replace a record's terms; a record `created` in this request has none yet."""
-    weights = term_weights(texts)
+    weights = _term_weights(texts)
     if not created:
         await delete_terms(db, entity, [record_id])
     if weights:
@@ -164,7 +164,7 @@ def new_session_terms(
     session: SessionText, council_label: str, segments: Iterable[SegmentText]
 ) -> dict[str, int]:
     """The terms index_new_session writes, for a session written on asyncpg itself."""
-    return term_weights(_session_texts(session, council_label, segments))
+    return _term_weights(_session_texts(session, council_label, segments))
 
 
 def _session_texts(
