@@ -274,6 +274,34 @@ async def test_the_lane_leaves_the_rest_to_the_application(
     assert lane == [], "the lane took a request it must leave"
 
 
+async def test_an_agenda_numbered_otherwise_is_left_to_the_application(
+    client: httpx.AsyncClient, app: FastAPI, lane: list[str]
+) -> None:
+    """The lane adds an item after positions 1 to n only; the application numbers any
+    other agenda (one numbered by hand, say) 1 to n again before adding to it."""
+    await create_council(client, "ngc")
+    session = await create_session(client, "ngc")
+    await client.post("/topics", json={"slug": "energy", "name": "Energy"})
+    agenda = f"/sessions/{session['id']}/agenda"
+    for _ in range(2):
+        assert (await client.post(agenda, json={"topic_id": "energy"})).status_code == 201
+    assert lane == ["session", "agenda_item", "agenda_item"]
+    for numbered in ([2, 3], [1, 1], [0, 2]):
+        items = (await client.get(agenda)).json()["items"]
+        async with app.state.engine.begin() as connection:
+            for item, position in zip(items, numbered, strict=False):
+                await connection.execute(
+                    text("UPDATE agenda_item SET position = :position WHERE id = :id"),
+                    {"position": position, "id": item["id"]},
+                )
+        added = await client.post(agenda, json={"topic_id": "energy"})
+        assert added.status_code == 201, added.text
+        positions = [item["position"] for item in (await client.get(agenda)).json()["items"]]
+        assert positions == list(range(1, len(items) + 2)), numbered
+        assert added.json()["position"] == len(items) + 1
+    assert len(lane) == 3
+
+
 async def counts(app: FastAPI) -> list[tuple[Any, ...]]:
     tables = ("council_session", "segment", "participation", "agenda_item", "audit_entry")
     return await rows(app, " UNION ALL ".join(f"SELECT count(*) FROM {t}" for t in tables))

@@ -382,7 +382,9 @@ WITH new_item AS (
                              updated_at)
     SELECT $1, $2::varchar, $3, count(*) + 1, $4, $5, $6, $6
     FROM agenda_item WHERE session_id = $2::varchar
-    HAVING coalesce(max(position), 0) = count(*)  -- contiguous, as _place keeps them
+    -- positions 1 to n, as _place keeps them (else it numbers them again)
+    HAVING count(DISTINCT position) = count(*) AND coalesce(max(position), 0) = count(*)
+       AND coalesce(min(position), 1) = 1
     RETURNING id
 ), new_terms AS (
     INSERT INTO search_term (entity, record_id, term, weight)
