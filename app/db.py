@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeAlias, cast
 
 import asyncpg
 import orjson
@@ -269,12 +269,19 @@ class DocumentPool:
             await connection.close(timeout=CONNECTION_WAIT_SECONDS)
 
 
-async def _fetch_value(db: AsyncSession | DocumentPool, sql: str, *args: Any) -> Any:
+# Where a PostgreSQL statement runs: a request's session, the pool of documents, or a
+# connection of asyncpg's own in the write lane's transaction (app/sessions/writes.py).
+Runner: TypeAlias = AsyncSession | DocumentPool | asyncpg.Connection
+
+
+async def _fetch_value(db: Runner, sql: str, *args: Any) -> Any:
     """The first value of a PostgreSQL statement written with `$1`-style parameters.
 
     In a session's transaction, it runs on the session's connection, seeing what the
     transaction wrote. Otherwise (a read request's session, which never begins one) any
     connection of the session's pool does (see `driver_of`), or of the DocumentPool given."""
+    if isinstance(db, asyncpg.Connection):
+        return await db.fetchval(sql, *args)
     if isinstance(db, DocumentPool):
         async with db.connection() as connection:
             return await connection.fetchval(sql, *args)
@@ -337,9 +344,7 @@ def json_bytes(content: Any) -> bytes:
     return content.json if isinstance(content, Document) else orjson.dumps(content)
 
 
-async def fetch_json(
-    db: AsyncSession | DocumentPool, sql: str, record_id: str, *more: str, missing: str
-) -> bytes:
+async def fetch_json(db: Runner, sql: str, record_id: str, *more: str, missing: str) -> bytes:
     """The JSON document a PostgreSQL statement builds for one record (`$1` its id, then
     `more` parameters), as PostgreSQL wrote it; 404 with the detail `missing` when there is
     no such record."""
@@ -350,7 +355,7 @@ async def fetch_json(
 
 
 async def fetch_document(
-    db: AsyncSession | DocumentPool, sql: str, record_id: str, *more: str, missing: str
+    db: Runner, sql: str, record_id: str, *more: str, missing: str
 ) -> Document:
     """fetch_json's document, with its values."""
     return Document(await fetch_json(db, sql, record_id, *more, missing=missing))

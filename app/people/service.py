@@ -514,10 +514,14 @@ async def participations_json(
     ]
 
 
+def _no_participant(participation_id: str) -> str:
+    return f"The session has no participant with the id '{participation_id}'."
+
+
 async def get_participation(
     db: AsyncSession, session_id: str, participation_id: str
 ) -> dict[str, Any]:
-    missing = f"The session has no participant with the id '{participation_id}'."
+    missing = _no_participant(participation_id)
     if db.get_bind().dialect.name == "postgresql":
         return await fetch_document(
             db, PARTICIPANT_SQL, participation_id, session_id, missing=missing
@@ -703,8 +707,10 @@ async def create_participation_directly(
         data.note,
         utcnow(),
     )
-    document = await connection.fetchval(PARTICIPANT_SQL, participation_id, session_id)
-    return Document(document.encode())
+    missing = _no_participant(participation_id)
+    return await fetch_document(
+        connection, PARTICIPANT_SQL, participation_id, session_id, missing=missing
+    )
 
 
 async def update_participation(

@@ -759,4 +759,4 @@ async def create_session_directly(
         list(terms),
         list(terms.values()),
     )
-    return Document((await connection.fetchval(DETAIL_SQL, session_id)).encode())
+    return await fetch_document(connection, DETAIL_SQL, session_id, missing=_missing(session_id))

@@ -289,8 +289,12 @@ async def agenda_json(
     ]
 
 
+def _no_item(item_id: str) -> str:
+    return f"The session's agenda has no item with the id '{item_id}'."
+
+
 async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> dict[str, Any]:
-    missing = f"The session's agenda has no item with the id '{item_id}'."
+    missing = _no_item(item_id)
     if db.get_bind().dialect.name == "postgresql":
         return await fetch_document(db, AGENDA_ITEM_SQL, item_id, session_id, missing=missing)
     found = await agenda_json(db, session_id=session_id, item_id=item_id)
@@ -425,8 +429,8 @@ async def create_agenda_item_directly(
     )
     if not added:
         return None
-    document = await connection.fetchval(AGENDA_ITEM_SQL, item_id, session_id)
-    return Document(document.encode())
+    missing = _no_item(item_id)
+    return await fetch_document(connection, AGENDA_ITEM_SQL, item_id, session_id, missing=missing)
 
 
 async def update_agenda_item(
