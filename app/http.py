@@ -23,6 +23,7 @@ from app.errors import (
 )
 from app.idempotency.dependencies import idempotency, remember
 from app.journal.service import etag_of_body
+from app.middleware import Answer
 from app.pagination import MAX_SEARCH
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -98,16 +99,17 @@ def etag_listed(if_none_match: str | None, etag: str) -> bool:
     return etag in tags or "*" in tags
 
 
-def handler_for(
-    handlers: dict[Any, Callable[[Request, Exception], Coroutine[Any, Any, Response]]],
-    error: Exception,
-) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
-    """The app's handler of `error`, as Starlette's exception middleware looks it up: the
-    nearest class's, `Exception`'s at last (app/errors.py installs one)."""
-    for cls in type(error).__mro__:
-        if cls in handlers:
-            return handlers[cls]
-    raise error
+async def problem_answer(scope: Scope, error: Exception) -> Answer:
+    """What the app's exception handlers answer `error` with, for a request answered in
+    front of the stack (app/sessions/direct.py, writes.py): its handler looked up as
+    Starlette's exception middleware looks it up, the nearest class's, `Exception`'s at
+    last (app/errors.py installs one)."""
+    handlers = scope["app"].exception_handlers
+    handler = next((handlers[cls] for cls in type(error).__mro__ if cls in handlers), None)
+    if handler is None:
+        raise error
+    response = await handler(Request(scope), error)
+    return response.status_code, response.raw_headers, bytes(response.body)
 
 
 def page_response(request: Request, items: list[Any] | bytes, next_cursor: str | None) -> Response:

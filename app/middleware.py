@@ -124,6 +124,32 @@ def with_common_headers(
     return [*headers, *extra]
 
 
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
+
+
+async def send_answer(
+    scope: Scope,
+    send: Send,
+    answer: Answer,
+    *,
+    request_id: str,
+    rate_limit: dict[str, str],
+    route: str,
+    started: float,
+    authenticated: bool = False,
+) -> None:
+    """Send an answer made in front of the stack (app/sessions/direct.py, writes.py) as
+    RequestMiddleware sends the application's: with the headers every response gets,
+    then its metrics and access log line."""
+    status, headers, body = answer
+    try:
+        headers = with_common_headers(headers, request_id, rate_limit, authenticated=authenticated)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    finally:
+        record_request(scope["method"], scope["path"], route, status, started)
+
+
 def record_request(method: str, path: str, route: str, status: int, started: float) -> None:
     """The request's metrics and its access log line."""
     elapsed = time.perf_counter() - started

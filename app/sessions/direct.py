@@ -22,13 +22,12 @@ from time import perf_counter
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import URL
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.dependencies import client_identity, counted
-from app.http import etag_listed, handler_for, page_body, page_url
+from app.http import etag_listed, page_body, page_url, problem_answer
 from app.journal.service import current_actor, current_request_id, etag_of_body
-from app.middleware import record_request, request_id_of, with_common_headers
+from app.middleware import request_id_of, send_answer
 from app.pagination import paging_and_search, plain_page
 from app.sessions.router import format_accepted
 from app.sessions.service import default_page_json
@@ -107,16 +106,16 @@ class SessionPages:
                     link = f'<{url}>; rel="next"'
                     answer.insert(0, (b"link", link.encode("latin-1")))
         except Exception as error:
-            # As Starlette's ExceptionMiddleware (and ServerErrorMiddleware) would answer it.
-            handler = handler_for(scope["app"].exception_handlers, error)
-            response = await handler(Request(scope, receive), error)
-            status, answer, body = response.status_code, response.raw_headers, bytes(response.body)
-        try:
-            answer = with_common_headers(answer, request_id, rate_limit)
-            await send({"type": "http.response.start", "status": status, "headers": answer})
-            await send({"type": "http.response.body", "body": body})
-        finally:
-            record_request("GET", scope["path"], self.documented_path, status, started)
+            status, answer, body = await problem_answer(scope, error)
+        await send_answer(
+            scope,
+            send,
+            (status, answer, body),
+            request_id=request_id,
+            rate_limit=rate_limit,
+            route=self.documented_path,
+            started=started,
+        )
 
 
 @lru_cache(maxsize=256)

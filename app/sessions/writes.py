@@ -32,7 +32,6 @@ import asyncpg
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.dependencies import COUNTED, counted
@@ -41,7 +40,7 @@ from app.auth.models import Scope as KeyScope
 from app.auth.service import caller_for_token
 from app.db import Document, driver_of
 from app.errors import AppError
-from app.http import handler_for, is_json, parse_json
+from app.http import is_json, parse_json, problem_answer
 from app.journal.service import (
     creation,
     current_actor,
@@ -49,7 +48,7 @@ from app.journal.service import (
     etag_of_body,
     journal_directly,
 )
-from app.middleware import record_request, request_id_of, with_common_headers
+from app.middleware import Answer, request_id_of, send_answer
 from app.people.schemas import ParticipationCreate
 from app.people.service import create_participation_directly
 from app.sessions.schemas import SessionCreate
@@ -142,19 +141,20 @@ class SessionWrites:
         received: list[Message] = []
         try:
             body = await _read_body(receive, received)
-            answer = await _answer(scope, headers, body, lane_write, session_id)
+            answer, rate_limit = await _answer(scope, headers, body, lane_write, session_id)
         except NotForTheLane:
             await self.app(scope, _replaying(received, receive), send)
             return
-        status, answer_headers, answer_body, rate_limit = answer
-        try:
-            answer_headers = with_common_headers(
-                answer_headers, request_id, rate_limit, authenticated=True
-            )
-            await send({"type": "http.response.start", "status": status, "headers": answer_headers})
-            await send({"type": "http.response.body", "body": answer_body})
-        finally:
-            record_request("POST", scope["path"], lane_write.route, status, started)
+        await send_answer(
+            scope,
+            send,
+            answer,
+            request_id=request_id,
+            rate_limit=rate_limit,
+            route=lane_write.route,
+            started=started,
+            authenticated=True,
+        )
 
 
 async def _answer(
@@ -163,8 +163,8 @@ async def _answer(
     body: bytes,
     lane_write: LaneWrite,
     session_id: str,
-) -> tuple[int, list[tuple[bytes, bytes]], bytes, dict[str, str]]:
-    """The answer to the write: its status, headers, body and rate-limit headers."""
+) -> tuple[Answer, dict[str, str]]:
+    """The answer to the write, and the key's rate-limit headers."""
     state = scope["app"].state
     try:
         data = lane_write.schema.model_validate(parse_json(body))
@@ -188,10 +188,7 @@ async def _answer(
         scope.setdefault("state", {})[COUNTED] = verdict
         document = await _written(state.engine, lane_write, session_id, data)
     except Exception as error:  # a 429 (which has its own headers), or a failed commit
-        # As Starlette's ExceptionMiddleware (and ServerErrorMiddleware) would answer it.
-        handler = handler_for(scope["app"].exception_handlers, error)
-        response = await handler(Request(scope), error)
-        return response.status_code, response.raw_headers, bytes(response.body), rate_limit
+        return await problem_answer(scope, error), rate_limit
     if document is None:
         raise NotForTheLane
     answer = document.json
@@ -202,7 +199,7 @@ async def _answer(
         (b"etag", etag_of_body(answer).encode()),
         (b"location", location.encode()),
     ]
-    return 201, answer_headers, answer, rate_limit
+    return (201, answer_headers, answer), rate_limit
 
 
 async def _written(
