@@ -8,7 +8,6 @@ from pathlib import Path
 
 import orjson
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select
 
 from app import models  # noqa: F401  (registers every table with the ORM)
@@ -21,22 +20,8 @@ from app.dataset.importer import import_document
 from app.db import create_engine, create_sessionmaker, write_intent
 from app.errors import AppError
 from app.http import parse_json
+from app.migrating import alembic_config
 from app.search.service import rebuild_index
-
-
-def alembic_config(database_url: str) -> Config:
-    """Alembic's configuration: alembic.ini in the working folder (the repository or the
-    image's /app), else beside the installed package (an editable install)."""
-    candidates = [
-        Path.cwd() / "alembic.ini",
-        Path(__file__).resolve().parent.parent / "alembic.ini",
-    ]
-    ini = next((path for path in candidates if path.exists()), None)
-    if ini is None:
-        sys.exit("entente: alembic.ini not found; run from the repository (or image) folder.")
-    config = Config(str(ini))
-    config.attributes["database_url"] = database_url
-    return config
 
 
 def migrate(database_url: str) -> None:

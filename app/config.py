@@ -1,5 +1,6 @@
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -9,6 +10,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENTENTE_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./entente.db"
+    # Connections each worker keeps to PostgreSQL: its requests take turns on them.
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    # True when PgBouncer (or another pooler) in transaction mode stands between Entente
+    # and PostgreSQL: no prepared statement is kept, and reads run in transactions.
+    db_transaction_pooling: bool = False
     max_body_bytes: int = 1024 * 1024
     # Signs pagination cursors so that an altered one is refused; set a private value in
     # production so that nobody can forge a cursor for another list.

@@ -1,17 +1,14 @@
-import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeAlias, cast
+from typing import Annotated, Any, cast
 
-import asyncpg
 import orjson
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -22,8 +19,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.sql.base import Executable
 
+from app.config import get_settings
 from app.errors import Conflict, NotFound
 from app.ids import new_id
 
@@ -110,26 +108,36 @@ def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _: Any) ->
             raise DisconnectionError(str(error)) from error  # the pool retries with a new one
 
 
-def create_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> AsyncEngine:
-    """An engine. On PostgreSQL, `reads_only` gives one whose own pool of connections runs
-    each statement without BEGIN and COMMIT, two round trips saved: at READ COMMITTED, the
-    level writes use, every statement of a transaction takes its own snapshot anyway, so
-    reads lose nothing. SQLite reads keep their transaction (it costs no round trip and
-    gives the statements of one read one snapshot): there, use one engine for both."""
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, transaction_pooling: bool | None = None
+) -> AsyncEngine:
+    """The worker's one engine and its one pool of `pool_size` connections.
+
+    With `transaction_pooling` (PgBouncer in transaction mode in front of PostgreSQL; by
+    default as ENTENTE_DB_TRANSACTION_POOLING says), a server connection is ours only for
+    one transaction: no prepared statement is kept from one to the next, and each is named
+    anew so that two clients' never collide."""
+    if transaction_pooling is None:
+        transaction_pooling = get_settings().db_transaction_pooling
     kwargs: dict[str, Any] = {"echo": echo}
     postgresql = url.startswith("postgresql")
     if postgresql:
+        connect_args: dict[str, Any] = {"timeout": CONNECTION_WAIT_SECONDS, "command_timeout": 30}
+        if transaction_pooling:
+            connect_args |= {
+                "statement_cache_size": 0,
+                "prepared_statement_cache_size": 0,
+                "prepared_statement_name_func": lambda: f"__entente_{new_id()}__",
+            }
         kwargs |= {
-            # Sized for the requests one worker has in flight; no overflow, because an
-            # overflow connection is closed when returned and reopened at the next burst.
-            "pool_size": 20 if reads_only else 10,
+            # No overflow: an overflow connection is closed when returned and reopened at
+            # the next burst; a request waits its turn instead.
+            "pool_size": pool_size,
             "max_overflow": 0,
             # Fail fast while the database is down (503), rather than hang the request.
-            "pool_timeout": 5,
-            "connect_args": {"timeout": 5, "command_timeout": 30},
+            "pool_timeout": CONNECTION_WAIT_SECONDS,
+            "connect_args": connect_args,
         }
-        if reads_only:
-            kwargs["isolation_level"] = "AUTOCOMMIT"
     engine = create_async_engine(url, **kwargs)
     if postgresql:
         event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
@@ -140,11 +148,25 @@ def create_engine(url: str, *, echo: bool = False, reads_only: bool = False) -> 
     return engine
 
 
+def reads_of(engine: AsyncEngine, *, transaction_pooling: bool) -> AsyncEngine:
+    """The same engine and pool, for requests that only read. On PostgreSQL their
+    statements run without BEGIN and COMMIT, two round trips saved: at READ COMMITTED
+    every statement takes its own snapshot anyway. Not behind a transaction pooler, which
+    may hand each statement outside a transaction to another server; nor on SQLite, where
+    a transaction costs no round trip and gives a read's statements one snapshot."""
+    if engine.dialect.name != "postgresql" or transaction_pooling:
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# How long a request waits for a connection (a full pool, or one opening) before it is
+# answered 503: the database is down or overwhelmed.
+CONNECTION_WAIT_SECONDS = 5
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -159,178 +181,12 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield db
 
 
-# How long a request waits for a connection (a full pool, or one opening) before it is
-# answered 503: the database is down or overwhelmed. The engines' pool_timeout.
-CONNECTION_WAIT_SECONDS = 5
-# As few as keep the two cores busy. With 16 or 32, a worker served 10 to 15% fewer
-# session details; with 10 (the baseline's pool) as many as with 5 or 6, but queries
-# waited for a core inside PostgreSQL, unseen and in no order: statements of 40 to 100 ms
-# in PostgreSQL's log, a detail's p99 5 to 12 times its p50 under wrk. With 5 they wait
-# their turn here, first come first served: p99 1.5 times p50 (bench/NOTES.md, finding 18).
-# 6 since a list page costs the worker less (finding 24): with 5, PostgreSQL waited for
-# it, first page 0.75 of the baseline against 0.81 to 0.84, p99 still within 2 times p50;
-# with 7 a detail's p99 reached 12 times its p50 in one run of two.
-DOCUMENT_CONNECTIONS = 6
-# For searches, whose plans must be made for their words (`DocumentPool`'s custom_plans):
-# as many as keep PostgreSQL's cores busy with searches while the documents' go on.
-SEARCH_CONNECTIONS = 5
-
-
-class DocumentPool:
-    """PostgreSQL connections of asyncpg, without a pool library, for the reads whose rows
-    PostgreSQL writes as JSON (a session detail, the direct routes' pages). SQLAlchemy's
-    checkout and return, through its greenlet bridge, cost a session detail about 40 µs
-    of CPU (bench/NOTES.md, finding 16); asyncpg's own pool, which passes connections
-    through a queue and releases each in a task of its own, cost it about 90 µs more
-    than this list of idle connections (finding 17). Statements run without BEGIN and
-    COMMIT, as on the read engine, so a connection needs no reset between requests.
-    Connections open as requests need them: the app starts while the database is down,
-    and answers 503 until it is back."""
-
-    def __init__(
-        self,
-        database_url: str,
-        *,
-        connections: int = DOCUMENT_CONNECTIONS,
-        custom_plans: bool = False,
-    ) -> None:
-        """With `custom_plans`, PostgreSQL plans each statement for its parameters, always.
-        Left to choose, after five executions it may keep one generic plan for every
-        value; for a search that plan walks the sessions in date order, which is right for
-        a common word and reads all 100,000 for a word that none has: 1.1 s instead of
-        1.2 ms, after 30 searches of common words and of words that 2% of sessions have
-        (bench/NOTES.md, finding 17)."""
-        self._dsn = (
-            make_url(database_url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        )
-        self._settings = {"plan_cache_mode": "force_custom_plan"} if custom_plans else {}
-        self._idle: list[asyncpg.Connection] = []
-        # Connections opened before the last close() are closed when returned.
-        self._opened_since_close: set[asyncpg.Connection] = set()
-        # Requests take their turns in the order they came, one connection a turn. On a
-        # pool's queue, a request woken for a returned connection can lose it to one just
-        # arrived and wait again at the back: under load, the detail's p99 reached 5 to
-        # 10 times its p50, against 2 to 3 times in turns (bench/NOTES.md, finding 16).
-        self._turns = asyncio.Semaphore(connections)
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        if self._turns.locked():
-            async with asyncio.timeout(CONNECTION_WAIT_SECONDS):
-                await self._turns.acquire()
-        else:  # a turn is free: no wait to bound (and no timer to arm)
-            await self._turns.acquire()
-        try:
-            connection = self._idle.pop() if self._idle else await self._connect()
-            usable = True
-            try:
-                yield connection
-            except BaseException as error:
-                # A query cut short (connection lost, task cancelled) may leave the
-                # connection in an unknown state: it is not given to the next request.
-                usable = isinstance(error, asyncpg.PostgresError)
-                raise
-            finally:
-                if usable:
-                    self._give_back(connection)
-                else:
-                    self._discard(connection)
-        finally:
-            self._turns.release()
-
-    async def _connect(self) -> asyncpg.Connection:
-        connection = await asyncpg.connect(
-            self._dsn,
-            timeout=CONNECTION_WAIT_SECONDS,
-            command_timeout=30,
-            server_settings=self._settings,
-        )
-        self._opened_since_close.add(connection)
-        return connection
-
-    def _give_back(self, connection: asyncpg.Connection) -> None:
-        if connection in self._opened_since_close and not connection.is_closed():
-            self._idle.append(connection)
-        else:
-            self._discard(connection)
-
-    def _discard(self, connection: asyncpg.Connection) -> None:
-        self._opened_since_close.discard(connection)
-        connection.terminate()
-
-    async def close(self) -> None:
-        """Close every connection (those in use when they are returned); as an engine's
-        dispose, a later read opens new ones."""
-        idle, self._idle = self._idle, []
-        self._opened_since_close = set()
-        for connection in idle:
-            await connection.close(timeout=CONNECTION_WAIT_SECONDS)
-
-
-# Where a PostgreSQL statement runs: a request's session, the pool of documents, or a
-# connection of asyncpg's own in the write lane's transaction (app/sessions/writes.py).
-Runner: TypeAlias = AsyncSession | DocumentPool | asyncpg.Connection
-
-
-async def _fetch_value(db: Runner, sql: str, *args: Any) -> Any:
-    """The first value of a PostgreSQL statement written with `$1`-style parameters.
-
-    In a session's transaction, it runs on the session's connection, seeing what the
-    transaction wrote. Otherwise (a read request's session, which never begins one) any
-    connection of the session's pool does (see `driver_of`), or of the DocumentPool given."""
-    if isinstance(db, asyncpg.Connection):
-        return await db.fetchval(sql, *args)
-    if isinstance(db, DocumentPool):
-        async with db.connection() as connection:
-            return await connection.fetchval(sql, *args)
-    if db.in_transaction():
-        connection = await db.connection()
-        return (await connection.exec_driver_sql(sql, args)).scalar()
-    engine = db.bind
-    assert isinstance(engine, AsyncEngine)
-    async with driver_of(engine) as driver:
-        return await driver.fetchval(sql, *args)
-
-
-async def fetch_row(documents: DocumentPool, sql: str, *args: Any) -> asyncpg.Record:
-    """The one row of a PostgreSQL statement written with `$1`-style parameters (a page
-    that json_sql.page_of_documents ends)."""
-    async with documents.connection() as connection:
-        row: asyncpg.Record = await connection.fetchrow(sql, *args)
-        return row
-
-
-@asynccontextmanager
-async def driver_of(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the engine's pool as asyncpg's own, for a read request's session
-    whose rows PostgreSQL writes as JSON, or a write of the write lane
-    (app/sessions/writes.py): SQLAlchemy's connection and result objects would cost more
-    than the query (bench/NOTES.md). Driver errors are answered as database errors are
-    (app/errors.py)."""
-    pooled = await engine.raw_connection()
-    driver = pooled.driver_connection
-    assert driver is not None
-    try:
-        yield driver
-    except BaseException as error:
-        # A query cut short (connection lost, task cancelled) may leave the connection in
-        # an unknown state: close it rather than give it to the next request.
-        if not isinstance(error, asyncpg.PostgresError) or driver.is_closed():
-            await greenlet_spawn(pooled.invalidate, error)
-        raise
-    finally:
-        await greenlet_spawn(pooled.close)
-
-
 class Document(dict[str, Any]):
-    """A record's JSON document as PostgreSQL wrote it: its values, and `json`, the text
-    itself, which is what is served and what its ETag hashes (`json_bytes`). PostgreSQL
-    writes `" : "` where orjson writes `:`, so the text cannot be made again from the
-    values; keeping it spares a session detail the parse and second serialization, an
-    eighth of its CPU (bench/NOTES.md, finding 17). Read-only: a changed copy
-    (`document | {...}`) is a plain dict, serialized anew."""
+    """A record's JSON document as the database wrote it: its values, and `json`, the
+    text itself, which is what is served and what its ETag hashes (`json_bytes`). The
+    databases space their JSON otherwise than orjson, so the text cannot be made again
+    from the values. Read-only: a changed copy (`document | {...}`) is a plain dict,
+    serialized anew."""
 
     __slots__ = ("json",)
 
@@ -340,30 +196,36 @@ class Document(dict[str, Any]):
 
 
 def json_bytes(content: Any) -> bytes:
-    """`content` as served: a Document as PostgreSQL wrote it, anything else by orjson."""
+    """`content` as served: a Document as the database wrote it, anything else by orjson."""
     return content.json if isinstance(content, Document) else orjson.dumps(content)
 
 
-async def fetch_json(db: Runner, sql: str, record_id: str, *more: str, missing: str) -> bytes:
-    """The JSON document a PostgreSQL statement builds for one record (`$1` its id, then
-    `more` parameters), as PostgreSQL wrote it; 404 with the detail `missing` when there is
-    no such record."""
-    document = await _fetch_value(db, sql, record_id, *more)
+async def fetch_json(
+    db: AsyncSession, statement: Executable, params: dict[str, Any], *, missing: str
+) -> bytes:
+    """The JSON document a statement builds for one record, as the database wrote it; 404
+    with the detail `missing` when there is no such record."""
+    document = await db.scalar(statement, params)
     if document is None:
         raise NotFound(missing)
     return cast(str, document).encode()
 
 
 async def fetch_document(
-    db: Runner, sql: str, record_id: str, *more: str, missing: str
+    db: AsyncSession, statement: Executable, params: dict[str, Any], *, missing: str
 ) -> Document:
     """fetch_json's document, with its values."""
-    return Document(await fetch_json(db, sql, record_id, *more, missing=missing))
+    return Document(await fetch_json(db, statement, params, missing=missing))
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201
 # for a write whose commit then failed.
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def dialect_of(db: AsyncSession) -> str:
+    """The name of the database's dialect: `postgresql` or `sqlite`."""
+    return db.get_bind().dialect.name
 
 
 def as_db_time(db: AsyncSession, moment: datetime) -> datetime:

@@ -4,7 +4,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -225,16 +224,15 @@ def _sqlstate(exc: Exception) -> str:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    """A database error SQLAlchemy did not classify, or one from asyncpg itself (the hot
-    reads of db.fetch_document): 503 when the database is starting, stopping or out of
-    resources; 409 when it undid the write to break a deadlock; otherwise unexpected."""
+    """A database error SQLAlchemy did not classify: 503 when the database is starting,
+    stopping or out of resources; 409 when it undid the write to break a deadlock;
+    otherwise unexpected."""
     sqlstate = _sqlstate(exc)
     if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, exc)
     if sqlstate[:2] == TRANSACTION_ROLLBACK_SQLSTATE_CLASS:
-        # Two writes waited for each other's locks (a source retitled while a person
-        # citing it changes: both rewrite that person's document, migration 0009), and
-        # PostgreSQL undid this one so that the other could go on.
+        # Two writes waited for each other's locks, and PostgreSQL undid this one so that
+        # the other could go on.
         logger.info("transaction rolled back by the database: %s", sqlstate)
         return problem_response(
             409,
@@ -246,11 +244,16 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return await _unexpected(request, exc)
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
+def unexpected_error(exc: Exception) -> Response:
+    """The answer to an error nobody foresaw: logged whole, told the client as a bare 500."""
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(
         500, "internal-error", "Internal server error", "An unexpected error occurred."
     )
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    return unexpected_error(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -262,7 +265,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(asyncpg.PostgresError, _database_error)
-    app.add_exception_handler(asyncpg.InterfaceError, _database_unavailable)  # connection lost
     app.add_exception_handler(OSError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

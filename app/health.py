@@ -7,9 +7,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from app.cli import alembic_config
 from app.errors import problem_response
 from app.http import json_response
+from app.migrating import alembic_config
 
 POOL = Gauge("entente_db_pool_connections", "Database connection pool", ["state"])
 

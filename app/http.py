@@ -6,12 +6,10 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import Depends, Header, Query, Request, Response
+from blake3 import blake3
+from fastapi import Header, Query, Request, Response
 from fastapi.routing import APIRoute
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
-from app.auth.dependencies import access
 from app.db import json_bytes, write_intent
 from app.errors import (
     BadRequest,
@@ -21,9 +19,6 @@ from app.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from app.idempotency.dependencies import idempotency, remember
-from app.journal.service import etag_of_body
-from app.middleware import Answer
 from app.pagination import MAX_SEARCH
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -76,6 +71,18 @@ def resource_response(
     )
 
 
+def etag_of(content: Any) -> str:
+    """The strong ETag of a representation: a hash of its JSON as served."""
+    return etag_of_body(json_bytes(content))
+
+
+def etag_of_body(body: bytes) -> str:
+    """The strong ETag of a JSON body as sent (the same as etag_of its content): 128 bits
+    of BLAKE3, as hard to collide on purpose as SHA-256 and cheaper, which `If-Match`
+    relies on."""
+    return '"' + blake3(body).hexdigest(16) + '"'
+
+
 def json_body_response(
     request: Request,
     body: bytes,
@@ -99,19 +106,6 @@ def etag_listed(if_none_match: str | None, etag: str) -> bool:
     return etag in tags or "*" in tags
 
 
-async def problem_answer(scope: Scope, error: Exception) -> Answer:
-    """What the app's exception handlers answer `error` with, for a request answered in
-    front of the stack (app/sessions/direct.py, writes.py): its handler looked up as
-    Starlette's exception middleware looks it up, the nearest class's, `Exception`'s at
-    last (app/errors.py installs one)."""
-    handlers = scope["app"].exception_handlers
-    handler = next((handlers[cls] for cls in type(error).__mro__ if cls in handlers), None)
-    if handler is None:
-        raise error
-    response = await handler(Request(scope), error)
-    return response.status_code, response.raw_headers, bytes(response.body)
-
-
 def page_response(request: Request, items: list[Any] | bytes, next_cursor: str | None) -> Response:
     """A list page: `{"items", "next_cursor"}`, and a `Link: rel="next"` header when there
     is a next page. `items` may come as the JSON array already (list_sessions_json)."""
@@ -123,30 +117,16 @@ def page_response(request: Request, items: list[Any] | bytes, next_cursor: str |
 
 
 def next_page_url(request: Request, next_cursor: str) -> str:
-    """The request's URL with `cursor` set to the next page's, last: what Starlette's
-    `include_query_params` writes, without its parsing of the whole URL back from text
-    (bench/NOTES.md, finding 23)."""
+    """The request's URL with `cursor` set to the next page's, last."""
     # The path's own "?" is escaped as %3F in the URL: the first "?" starts the query.
     without_query = str(request.url).partition("?")[0]
-    return page_url(without_query, request.query_params.multi_items(), next_cursor)
-
-
-def page_url(without_query: str, params: list[tuple[str, str]], cursor: str) -> str:
-    """The URL with the query `params`, and `cursor` set to the given one, last."""
-    kept = [(name, value) for name, value in params if name != "cursor"]
-    return without_query + "?" + urlencode([*kept, ("cursor", cursor)])
+    kept = [(name, value) for name, value in request.query_params.multi_items() if name != "cursor"]
+    return without_query + "?" + urlencode([*kept, ("cursor", next_cursor)])
 
 
 def page_body(items: bytes, next_cursor: str | None) -> bytes:
     """A list page's JSON from its items' JSON array, written once, as they came."""
     return b'{"items":' + items + b',"next_cursor":' + orjson.dumps(next_cursor) + b"}"
-
-
-def created_response(request: Request, content: dict[str, Any]) -> Response:
-    """201 with the new resource and its `Location`."""
-    location = f"{request.url.path.rstrip('/')}/{content['id']}"
-    response = resource_response(request, content, status_code=201, headers={"Location": location})
-    return remember(request, response)
 
 
 def _reject_constant(name: str) -> Any:
@@ -203,16 +183,6 @@ class StrictJsonRoute(APIRoute):
     problem responses (413, 415, 400) rather than a generic validation error; and it
     refuses NUL characters in parameters, which PostgreSQL cannot store or compare."""
 
-    # A POST may carry an Idempotency-Key; the check is added to POST routes only, so that
-    # reads do not pay for a dependency (and a database session) they never use.
-    replays_posts = True
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if self.replays_posts and "POST" in (kwargs.get("methods") or ()):
-            replay_check = Depends(idempotency, scope="function")
-            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), replay_check]
-        super().__init__(path, endpoint, **kwargs)
-
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
@@ -262,44 +232,3 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_PROBLEMS = problems(404)
 WRITE_PROBLEMS = problems(404, 409)
-
-
-def no_query(query_string: bytes) -> bool:
-    return not query_string
-
-
-class DirectRoute(Route):
-    """An anonymous GET answered without FastAPI's request handling, for the hottest reads
-    (bench/NOTES.md), when its query string is one `plain_query` accepts as valid (by
-    default, none). Every other request to the path falls through to the documented
-    FastAPI route, which stays the contract. The endpoint is called after the checks that
-    route makes first, in its order: NUL in the path (StrictJsonRoute), then `access`."""
-
-    def __init__(
-        self,
-        prefix: str,
-        path: str,
-        endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
-        *,
-        plain_query: Callable[[bytes], bool] = no_query,
-    ) -> None:
-        async def checked(request: Request) -> Response:
-            if any("\x00" in value for value in request.path_params.values()):
-                raise NotFound("No record has that id.")
-            await access(request, None)
-            return await endpoint(request)
-
-        super().__init__(prefix + path, checked, methods=["GET"], include_in_schema=False)
-        # The documented route's template (without the prefix), for logs and metrics.
-        self.documented_path = path
-        self.plain_query = plain_query
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return Match.NONE, {}
-        if not self.plain_query(scope["query_string"]):
-            return Match.NONE, {}
-        if any(name == b"authorization" for name, _ in scope["headers"]):
-            return Match.NONE, {}
-        match, child_scope = super().matches(scope)
-        return match, {**child_scope, "route": self}

@@ -1,47 +1,76 @@
-"""Fragments of the JSON documents that PostgreSQL writes for the hot reads (session
-detail and summaries, persons): each must give exactly what the portable Python path
-gives, so the fragments that several documents share are written once, here."""
+"""JSON documents written by the database, the same on PostgreSQL and SQLite.
 
-TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+A document is defined once, as SQL written with a `JsonSql`; only this module knows how
+each database spells JSON: PostgreSQL's `json_build_object` and `json_agg`, SQLite's
+`json_object` and `json_group_array` (which takes its order from an ordered subquery,
+and loses the JSON type of values that pass through one, hence its `json(...)`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import TextClause, text
+
+DIALECTS = ("postgresql", "sqlite")
 
 
-def ts(column: str) -> str:
-    """A timestamp as the API writes it: UTC, microseconds, `Z`."""
-    return TIMESTAMP.format(column)
+@dataclass(frozen=True)
+class JsonSql:
+    dialect: str
+
+    @property
+    def postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def object(self, fields: dict[str, str]) -> str:
+        """An object of `fields`, each a name and the SQL of its value, in that order."""
+        pairs = ", ".join(f"'{name}', {value}" for name, value in fields.items())
+        return f"{'json_build_object' if self.postgresql else 'json_object'}({pairs})"
+
+    def array(self, element: str, source: str, order_by: str, *, of_json: bool = False) -> str:
+        """The array of `element` over the rows of `source` (`FROM ... WHERE ...`, without
+        the FROM) in the order `order_by`; `[]` when there is none. `of_json` when the
+        elements are themselves JSON (objects), not scalars."""
+        if self.postgresql:
+            return f"(SELECT coalesce(json_agg({element} ORDER BY {order_by}), '[]') FROM {source})"
+        item = "json(e)" if of_json else "e"
+        return (
+            f"json(coalesce((SELECT json_group_array({item}) FROM "
+            f"(SELECT {element} AS e FROM {source} ORDER BY {order_by})), '[]'))"
+        )
+
+    def stored_json(self, column: str) -> str:
+        """A JSON column's value, as JSON (SQLite keeps it as text)."""
+        return column if self.postgresql else f"json({column})"
+
+    def time(self, column: str) -> str:
+        """A timestamp as the API writes it: UTC, microseconds, `Z`. SQLite keeps UTC
+        timestamps as `YYYY-MM-DD HH:MM:SS.ffffff` (SQLAlchemy's format)."""
+        if self.postgresql:
+            return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+        return f"replace({column}, ' ', 'T') || 'Z'"
+
+    def day(self, column: str) -> str:
+        """A date column as `YYYY-MM-DD` text (SQLite keeps dates as that text)."""
+        return f"CAST({column} AS TEXT)" if self.postgresql else column
+
+    def as_text(self, document: str) -> str:
+        """A document as the text a driver hands back."""
+        return f"({document})::text" if self.postgresql else document
 
 
-def source_ids(where: str) -> str:
+def source_ids(j: JsonSql, where: str) -> str:
     """The ids of the sources a record cites, in order (`ci` is the citation)."""
-    return (
-        "(SELECT coalesce(json_agg(ci.source_id ORDER BY ci.position), '[]') "
-        f"FROM citation ci WHERE {where})"
-    )
+    return j.array("ci.source_id", f"citation ci WHERE {where}", "ci.position")
 
 
-def cited_sources(where: str) -> str:
-    """The sources a record cites, whole and in order (`ci` is the citation)."""
-    return f"""(SELECT coalesce(json_agg(json_build_object(
-      'id', so.id, 'url', so.url, 'title', so.title, 'publisher', so.publisher,
-      'language', so.language, 'published_on', so.published_on, 'online_on', so.online_on,
-      'note', so.note, 'created_at', {ts("so.created_at")}, 'updated_at', {ts("so.updated_at")})
-      ORDER BY ci.position), '[]') FROM citation ci JOIN source so ON so.id = ci.source_id
-      WHERE {where})"""
+def statement_for(build: Callable[[JsonSql], str]) -> Callable[[str], TextClause]:
+    """A statement written once with a `JsonSql`, made for a database by its dialect's
+    name (`db.get_bind().dialect.name`), once per dialect."""
 
+    @lru_cache(maxsize=len(DIALECTS))
+    def for_dialect(dialect: str) -> TextClause:
+        return text(build(JsonSql(dialect)))
 
-def page_of_documents(keys: list[str], document: str, joins: str, limit: str) -> str:
-    """The end of a page query whose CTE `candidate` holds the rows after the cursor in
-    the page's order (by `keys`), one more than the page's `limit`: one row, with `items`,
-    the JSON array of the page's `document`s (written for the rows of `shown`, and what
-    `joins` adds to them); the last row's keys; and `more`, whether a next page exists.
-    PostgreSQL joins the array, as the benchmark's baseline has it do: fifty rows cost
-    the client's CPU 1.6 times one value (bench/NOTES.md, finding 15)."""
-    in_order = ", ".join(f"shown.{key}" for key in keys)
-    last_first = ", ".join(f"{key} DESC" for key in keys)
-    return f"""shown AS (
-  SELECT * FROM candidate ORDER BY {", ".join(keys)} LIMIT {limit}
-)
-SELECT (SELECT '[' || coalesce(string_agg({document}, ',' ORDER BY {in_order}), '') || ']'
-        FROM shown {joins}) AS items,
-       (SELECT count(*) FROM candidate) > {limit} AS more, last.*
-FROM (SELECT {", ".join(keys)} FROM shown ORDER BY {last_first} LIMIT 1) AS last
-RIGHT JOIN (VALUES (1)) AS one ON true"""
+    return for_dialect

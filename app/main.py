@@ -10,6 +10,7 @@ from app import (
     models,  # noqa: F401  (registers every table with the ORM)
     openapi,
 )
+from app.audit.router import router as audit_router
 from app.auth.dependencies import access
 from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as keys_router
@@ -17,21 +18,15 @@ from app.config import Settings, get_settings
 from app.councils.router import router as councils_router
 from app.countries.router import router as countries_router
 from app.dataset.router import router as dataset_router
-from app.db import SEARCH_CONNECTIONS, DocumentPool, create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, reads_of
 from app.errors import install_error_handlers
 from app.health import expected_revision
 from app.health import router as health_router
-from app.http import DirectRoute
 from app.idempotency.dependencies import Replay, replay_response
-from app.journal.router import router as journal_router
 from app.middleware import ProblemCORSMiddleware, RequestMiddleware, configure_logging
-from app.pagination import paging_and_search
-from app.people.router import list_persons_directly, participants_router, persons_router
+from app.people.router import participants_router, persons_router
 from app.search.router import router as search_router
-from app.sessions.direct import SessionPages
-from app.sessions.router import get_session_directly, list_sessions_directly
 from app.sessions.router import router as sessions_router
-from app.sessions.writes import SessionWrites
 from app.sources.router import router as sources_router
 from app.topics.router import agenda_router, topics_router
 
@@ -61,13 +56,9 @@ Conventions:
 
 
 async def shut_down(app: FastAPI) -> None:
-    """Close what create_app opened: the database pools and the rate limiter's client."""
+    """Close what create_app opened: the database pool and the rate limiter's client."""
     await app.state.rate_limiter.close()
     await app.state.engine.dispose()
-    await app.state.read_engine.dispose()
-    if app.state.documents is not None:
-        await app.state.documents.close()
-        await app.state.searches.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # What was built to serve (routes, models, schemas) lives as long as the process:
         # out of the collector's sight, a full collection no longer walks it and stalls
-        # every request in flight (the session detail's p99 under load, bench/NOTES.md).
+        # every request in flight.
         gc.collect()
         gc.freeze()
         yield
@@ -94,40 +85,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
         # Entente reports its own Prometheus metrics and JSON log lines (app/middleware.py).
         # FastAPI's native OpenTelemetry would otherwise look up the global providers at
-        # every request, to find them unconfigured (bench/NOTES.md, finding 15).
+        # every request, to find them unconfigured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
-    app.state.engine = create_engine(settings.database_url, echo=settings.log_sql)
-    app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    postgresql = app.state.engine.dialect.name == "postgresql"
-    app.state.read_engine = (
-        create_engine(settings.database_url, echo=settings.log_sql, reads_only=True)
-        if postgresql
-        else app.state.engine
+    pooling = settings.db_transaction_pooling
+    app.state.engine = create_engine(
+        settings.database_url,
+        echo=settings.log_sql,
+        pool_size=settings.db_pool_size,
+        transaction_pooling=pooling,
     )
-    app.state.read_sessionmaker = create_sessionmaker(app.state.read_engine)
-    # The reads PostgreSQL writes as JSON (app/db.py); SQLite has no such reads.
-    app.state.documents = DocumentPool(settings.database_url) if postgresql else None
-    app.state.searches = (
-        DocumentPool(settings.database_url, connections=SEARCH_CONNECTIONS, custom_plans=True)
-        if postgresql
-        else None
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = create_sessionmaker(
+        reads_of(app.state.engine, transaction_pooling=pooling)
     )
     app.state.head_revision = expected_revision(settings.database_url)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
     openapi.install(app)
     app.add_exception_handler(Replay, replay_response)
-    # Before the API routes, whose documented twins serve what these let through, and
-    # first of all: the hottest requests need not be tried against the docs' four routes.
-    app.router.routes[:0] = [
-        DirectRoute(API_PREFIX, "/sessions/{session_id}", get_session_directly),
-        DirectRoute(API_PREFIX, "/sessions", list_sessions_directly, plain_query=paging_and_search),
-        DirectRoute(API_PREFIX, "/persons", list_persons_directly, plain_query=paging_and_search),
-    ]
     app.include_router(health_router)
-    # Who may do this (then, for a POST, whether it was done already: see StrictJsonRoute).
+    # Who may do this (then, for a POST, whether it was done already: see ApiRoute).
     access_checked = [Depends(access)]
     for router in (
         councils_router,
@@ -140,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         countries_router,
         search_router,
         dataset_router,
-        journal_router,
+        audit_router,
     ):
         app.include_router(router, prefix=API_PREFIX, dependencies=access_checked)
     app.include_router(keys_router, prefix=API_PREFIX)
@@ -171,7 +150,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestMiddleware)
-    # Outside the stack, so that its pages pay for none of it (app/sessions/direct.py).
-    app.add_middleware(SessionPages, prefix=API_PREFIX, documented_path="/sessions")
-    app.add_middleware(SessionWrites, prefix=API_PREFIX)
     return app

@@ -14,9 +14,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.context import current_request_id
+from app.errors import problem_response, unexpected_error
 from app.ids import new_id
-from app.journal.service import current_request_id
 
 logger = logging.getLogger("entente.access")
 
@@ -87,7 +87,7 @@ class JsonLogFormatter(logging.Formatter):
 
 def configure_logging() -> None:
     # The lines name no thread, process or source line: not looking them up at every
-    # record (as the logging HOWTO's "Optimization" advises) saves a request a few µs.
+    # record is what the logging HOWTO's "Optimization" advises.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None
     handler = logging.StreamHandler()
@@ -124,32 +124,6 @@ def with_common_headers(
     return [*headers, *extra]
 
 
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
-
-
-async def send_answer(
-    scope: Scope,
-    send: Send,
-    answer: Answer,
-    *,
-    request_id: str,
-    rate_limit: dict[str, str],
-    route: str,
-    started: float,
-    authenticated: bool = False,
-) -> None:
-    """Send an answer made in front of the stack (app/sessions/direct.py, writes.py) as
-    RequestMiddleware sends the application's: with the headers every response gets,
-    then its metrics and access log line."""
-    status, headers, body = answer
-    try:
-        headers = with_common_headers(headers, request_id, rate_limit, authenticated=authenticated)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-    finally:
-        record_request(scope["method"], scope["path"], route, status, started)
-
-
 def record_request(method: str, path: str, route: str, status: int, started: float) -> None:
     """The request's metrics and its access log line."""
     elapsed = time.perf_counter() - started
@@ -183,7 +157,7 @@ class RequestMiddleware:
         current_request_id.set(request_id)
         authenticated = b"authorization" in headers
         docs = scope["path"].startswith(DOCS_PATHS)
-        status = 500
+        status = 0
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -200,14 +174,15 @@ class RequestMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            # Answered here rather than by Starlette's outermost handler, so that a 500
+            # carries the request id and security headers too; logged, not raised again.
+            if status:  # the answer had begun: nothing more can be said
+                raise
+            await unexpected_error(error)(scope, receive, send_with_headers)
         finally:
-            served_by = scope.get("route")
-            route = (
-                getattr(served_by, "documented_path", None)  # a DirectRoute (app/http.py)
-                or getattr(served_by, "path", None)
-                or "unmatched"
-            )
-            record_request(scope["method"], scope["path"], route, status, started)
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            record_request(scope["method"], scope["path"], route, status or 500, started)
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

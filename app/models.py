@@ -7,9 +7,9 @@ from app.db import Base
 from app.idempotency.models import IdempotencyRecord
 from app.journal.models import AuditEntry, Change
 from app.people.models import Office, Participation, Person, PersonIdentifier, PersonOtherName
-from app.search.models import SearchTerm
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
 from app.sources.models import Citation, Source
+from app.terms.models import SearchTerm
 from app.topics.models import AgendaItem, Topic
 
 __all__ = [

@@ -9,12 +9,11 @@ and a cursor that was altered or made for another list is refused with 400.
 import base64
 import binascii
 import hmac
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
-from urllib.parse import unquote_plus, urlencode
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
@@ -159,15 +158,6 @@ class PageRequest:
         rows = rows[: self.limit]
         return rows, self._cursor_after(keyset, key_of(rows[-1]))
 
-    def of_documents(
-        self, found: Mapping[str, Any], keyset: Keyset, key_names: Sequence[str]
-    ) -> tuple[bytes, str | None]:
-        """The page that a query ending in json_sql.page_of_documents found, whose last row's
-        keys are named `key_names`: its JSON array of items, and the next cursor."""
-        last = [found[name] for name in key_names]
-        next_cursor = self._cursor_after(keyset, last) if found["more"] else None
-        return found["items"].encode(), next_cursor
-
     def _cursor_after(self, keyset: Keyset, last: Sequence[Any]) -> str:
         return self.encode([k.to_json(v) for k, v in zip(keyset.keys, last, strict=True)])
 
@@ -207,50 +197,3 @@ def page_scope(path: str, params: Iterable[tuple[str, str]]) -> str:
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
-
-
-async def plain_page_request(request: Request) -> PageRequest:
-    """page_request for a query that `paging_and_search` let through (valid as written)."""
-    secret = request.app.state.settings.cursor_secret.encode()
-    return plain_page(request.url.path, request.query_params.multi_items(), secret)
-
-
-def plain_page(path: str, params: list[tuple[str, str]], secret: bytes) -> PageRequest:
-    """What `page_request` makes of a query that `paging_and_search` let through."""
-    named = dict(params)
-    limit = named.get("limit")
-    return PageRequest(
-        limit=int(limit) if limit else DEFAULT_LIMIT,
-        cursor=named.get("cursor"),
-        scope=page_scope(path, params),
-        secret=secret,
-    )
-
-
-# The characters `PageRequest.encode` writes a cursor with.
-CURSOR = re.compile(rb"[A-Za-z0-9_.-]{1,1000}")
-
-
-def paging_and_search(query_string: bytes) -> bool:
-    """Whether a query string holds only `limit`, `cursor` and `q`, each at most once,
-    written as they validate: a limit of 1 to MAX_LIMIT in plain digits, a cursor in the
-    characters this API writes, a `q` of 1 to MAX_SEARCH characters without NUL. The
-    direct route of a list serves only such a query (app/http.py); anything else, errors
-    included, goes to the documented route."""
-    seen = set()
-    for part in query_string.split(b"&") if query_string else ():
-        name, _, value = part.partition(b"=")
-        if name in seen:
-            return False
-        seen.add(name)
-        if name == b"limit":
-            if not (value.isdigit() and value[:1] != b"0" and int(value) <= MAX_LIMIT):
-                return False
-        elif name == b"q":
-            # Decoded as Starlette decodes it for the documented route.
-            text = unquote_plus(value.decode("latin-1"))
-            if not 1 <= len(text) <= MAX_SEARCH or "\x00" in text:
-                return False
-        elif name != b"cursor" or not CURSOR.fullmatch(value):
-            return False
-    return True

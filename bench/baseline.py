@@ -1,7 +1,7 @@
 """The floor: the same JSON as Entente's `GET /api/v1/sessions/{id}` and first list page,
-each from one hand-written SQL query on asyncpg, with no framework beyond routing. The
-detail query is the one Entente itself runs on PostgreSQL (app/sessions/detail_sql.py):
-what separates the two is everything around it.
+each from one SQL query on asyncpg, with no framework beyond routing. The documents are
+Entente's own (app/sessions/documents.py): what separates the two is everything around
+the query.
 
 For the write mix, the same inserts by hand, one transaction a request: a session with
 its segments, a participant, an agenda item (`POST /api/v1/sessions`, `.../participants`,
@@ -11,8 +11,8 @@ commit-order lock. Nothing is checked, and the answer is the new id only.
 
     ENTENTE_DATABASE_URL=postgresql+asyncpg://... uvicorn bench.baseline:app --port 8001
 
-PostgreSQL builds the whole document (json_build_object), or reads the summaries it keeps
-written; Python passes the bytes on.
+PostgreSQL builds the whole document (json_build_object) or page; Python passes the bytes
+on.
 """
 
 import os
@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from app.sessions.detail_sql import DETAIL_SQL, page_sql
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,9 +34,8 @@ from app.http import page_body
 from app.ids import new_id
 from app.journal.service import FEED_LOCK_KEY
 from app.pagination import PageRequest
-from app.search.normalize import search_words
-from app.search.service import NAME, TEXT
-from app.sessions.detail_sql import DETAIL_SQL, page_sql
+from app.terms.normalize import search_words
+from app.terms.service import NAME, TEXT
 
 # The page as Entente's direct route reads it (the summaries PostgreSQL keeps written
 # beside the sessions, migration 0010): the ratio measures what is around the query.
@@ -60,7 +60,7 @@ async def detail(request: Request) -> Response:
 
 async def first_page(request: Request) -> Response:
     async with request.app.state.pool.acquire() as connection:
-        page = await connection.fetchrow(FIRST_PAGE, date.min, "")
+        page = await connection.fetchrow(FIRST_PAGE)
     cursor = PAGE.encode([page["start_date"], page["id"]]) if page["more"] else None
     return Response(page_body(page["items"].encode(), cursor), media_type="application/json")
 

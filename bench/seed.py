@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app import models
 from app.config import get_settings
 from app.db import create_engine
-from app.search.normalize import search_words
-from app.sessions.schemas import ordinal_title
+from app.terms.normalize import search_words
 
 GIVEN = [
     "Anna",
@@ -167,9 +166,7 @@ ORDER = [
 ]
 
 # The big tables, the sessions and all after them, loaded before their keys, indexes and
-# foreign keys exist (see `_without_indexes`). None of them is read by the triggers that
-# write persons' and sessions' documents as rows arrive, which look rows up by such
-# indexes.
+# foreign keys exist (see `_without_indexes`).
 INDEXED_AFTER_LOAD = ORDER[ORDER.index("council_session") :]
 
 
@@ -348,7 +345,8 @@ def generate(
                     "id": session_id,
                     "council_id": council["id"],
                     "ordinal": ordinal,
-                    "title": None,
+                    # Written out, as registers give them: the terms below are made from it.
+                    "title": f"Meeting {ordinal} of the {council['acronym']}",
                     "start_date": day,
                     "end_date": day,
                     "timezone": None,
@@ -411,8 +409,8 @@ def generate(
                         **stamp,
                     }
                 )
-            title = ordinal_title(ordinal, council["acronym"], day)
-            texts = [(title, 1), (rows["council_session"][-1]["summary"], 0)]
+            session = rows["council_session"][-1]
+            texts = [(session["title"], 1), (session["summary"], 0)]
             texts += [(t["name"], 0) for t in chosen] + [
                 (n, 0) for t in chosen for n in t["names"].values()
             ]

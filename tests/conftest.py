@@ -18,10 +18,10 @@ from sqlalchemy import text
 
 from app.auth.models import Scope
 from app.auth.service import create_key
-from app.cli import alembic_config
 from app.config import Settings
 from app.db import write_intent
 from app.main import create_app, shut_down
+from app.migrating import alembic_config
 from app.models import Base
 
 PG_URL = os.environ.get("ENTENTE_TEST_DATABASE_URL", "")

@@ -9,7 +9,6 @@ from collections import Counter
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -18,7 +17,6 @@ from app.auth.models import Scope
 from app.journal import service as journal
 from tests.conftest import http_client, make_key
 from tests.factories import COUNCIL
-from tests.test_person_documents import until_a_query_waits_for_a_lock
 
 Change = tuple[str, str, str]  # (entity, id, action)
 
@@ -300,25 +298,17 @@ async def test_a_consumer_sees_every_concurrent_change_once(
         assert [c for c in got if c in set(changes)] == changes
 
 
-async def test_the_sql_feed_page_equals_the_portable_one(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
-    """On PostgreSQL a page of the feed is JSON that PostgreSQL writes: it must hold
-    what the portable path gives, for every page size and starting point."""
-    if app.state.engine.dialect.name != "postgresql":
-        pytest.skip("the one-query page is PostgreSQL's")
-    person = await created(client, "/persons", {"name": "Jean Dupont"})
-    await patched(client, f"/persons/{person['id']}", {"name": "Jean Dupond"})
-    await created(client, "/topics", {"slug": "energy", "name": "Energy"})
-    await deleted(client, f"/persons/{person['id']}")
-    async with app.state.sessionmaker() as db:
-        first = (await db.scalar(text("SELECT min(seq) FROM change"))) - 1
-        for after, limit in [(first, 50), (first, 2), (first + 1, 2), (first + 4, 10)]:
-            items, last = await journal.feed_page(app.state.documents, after, limit)
-            portable_items, portable_last = await journal.feed_page(db, after, limit)
-            assert orjson.loads(items) == orjson.loads(portable_items)
-            assert last == portable_last
-    assert (last, orjson.loads(items)) == (None, [])  # nothing after the last entry
+async def until_a_query_waits_for_a_lock(app: FastAPI) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(10):
+        while True:
+            async with app.state.engine.connect() as connection:
+                if await connection.scalar(waiting):
+                    return
+            await asyncio.sleep(0.05)
 
 
 async def test_a_later_entry_waits_for_the_earlier_to_commit(

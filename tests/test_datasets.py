@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from app.auth.models import Scope
-from app.cli import alembic_config
 from app.config import Settings
 from app.main import create_app, shut_down
+from app.migrating import alembic_config
 from tests.conftest import http_client, make_key
 from tests.factories import differences, three_errors
 

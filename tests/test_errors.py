@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app, shut_down
-from app.sessions import direct
+from app.sessions import service as sessions_service
 from tests.factories import COUNCIL
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -698,20 +698,19 @@ async def test_bidirectional_overrides_and_controls_are_422(client: httpx.AsyncC
     assert (await client.post("/persons", json={"name": "عمرو موسى"})).status_code == 201
 
 
-async def test_an_unexpected_error_in_a_page_served_directly_is_a_500_problem(
+async def test_an_unexpected_error_is_a_500_problem(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first page of sessions is served in front of the middleware stack on PostgreSQL
-    (app/sessions/direct.py): a failure there is answered as everywhere else, a 500
-    problem that says nothing of its cause, with the request id and security headers."""
-    if app.state.documents is None:
-        pytest.skip("pages are served in front of the stack on PostgreSQL only")
+    """A failure nobody foresaw is answered as every error is: a 500 problem that says
+    nothing of its cause, with the request id, security and rate-limit headers."""
 
     async def broken(*_: Any) -> Any:
         raise RuntimeError("a detail for the logs only")
 
-    monkeypatch.setattr(direct, "default_page_json", broken)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ROOT) as raw:
+    monkeypatch.setattr(sessions_service, "session_conditions", broken)
+    # Answered, then raised again by Starlette for the server to log: not to this client.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=ROOT) as raw:
         response = await raw.get("/api/v1/sessions", headers={"X-Request-ID": "failing-page"})
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

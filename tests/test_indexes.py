@@ -17,18 +17,17 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council, CouncilKind, CouncilMember
 from app.ids import new_id
 from app.pagination import Keyset, PageRequest, SortKey
 from app.people.models import Participation, Person
-from app.search.models import SearchTerm
-from app.search.normalize import search_words
-from app.search.service import matches
 from app.sessions.models import CouncilSession, Segment, SegmentKind, SessionStatus
-from app.sessions.service import SORTS, SessionFilter, session_conditions, sessions_query
+from app.sessions.service import SORTS, SessionFilter, session_conditions, summaries
+from app.terms.models import SearchTerm
+from app.terms.normalize import search_words
+from app.terms.service import matches
 from app.topics.models import AgendaItem, Topic
 
 SESSIONS, COUNCILS, PERSONS = 3000, 50, 400
@@ -216,11 +215,11 @@ def _session_list(sort: str = "start_date", page: int = 1, **wanted: Any) -> Bui
         fields = {name: value(data) if callable(value) else value for name, value in wanted.items()}
         conditions = await session_conditions(db, SessionFilter(**fields))
         keyset, key_of = SORTS[sort]
-        stmt = sessions_query().where(*conditions)
+        stmt = summaries(db).where(*conditions)
         cursor = None
         if page > 1:
             middle = (
-                await db.execute(sessions_query().where(CouncilSession.id == data.session_id))
+                await db.execute(summaries(db).where(CouncilSession.id == data.session_id))
             ).one()
             request = PageRequest(limit=50, cursor=None, scope="explain", secret=SECRET)
             values = [k.to_json(v) for k, v in zip(keyset.keys, key_of(middle), strict=True)]
@@ -339,7 +338,7 @@ async def _plan(app: FastAPI, data: Synthetic, build: Build) -> list[str]:
     async with app.state.sessionmaker() as db, db.begin():
         stmt = await build(db, data)
         sql = str(
-            stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+            stmt.compile(dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True})
         )
         conn = await db.connection()
         await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")

@@ -25,9 +25,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.auth.models import Scope
-from app.cli import alembic_config
 from app.config import Settings
 from app.main import create_app, shut_down
+from app.migrating import alembic_config
 from tests.conftest import SEED, http_client, make_key
 
 COUNCIL = {"slug": "ngc", "name": "N", "kind": "bilateral", "member_countries": ["NO", "DE"]}

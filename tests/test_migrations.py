@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import alembic_config
 from app.db import create_engine
 from app.main import shut_down
+from app.migrating import alembic_config
 from app.models import Base
 
 ROOT = "http://testserver"

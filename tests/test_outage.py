@@ -238,7 +238,7 @@ def test_database_outage_gives_503_then_recovers(
             )
             assert api.running, "the API was restarted"
             assert http.get(f"{api.url}/readyz").status_code == 200
-            # The record read alone, on PostgreSQL from the pool of documents, recovers too.
+            # A record read alone recovers too.
             assert http.get(f"{api.url}{known}").status_code == 200
             # The write refused during the outage left nothing behind: its retry creates it.
             response = http.post("/persons", json=person, headers=retried)

@@ -7,8 +7,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.search.models import SearchTerm
-from app.search.service import index_sessions
+from app.sessions.service import index_sessions
+from app.terms.models import SearchTerm
 from tests.factories import same_answer
 
 LAVROV = "Sergueï Lavrov"
@@ -201,8 +201,8 @@ async def test_empty_query_is_422(client: httpx.AsyncClient, ccqs: dict[str, Any
 async def test_a_new_session_has_the_terms_a_rebuild_gives_it(
     client: httpx.AsyncClient, app: FastAPI, ccqs: dict[str, Any]
 ) -> None:
-    """A session is indexed from what its creation wrote (index_new_session), without
-    reading it back: its terms must be those that indexing it from the database gives."""
+    """A session is indexed at its creation: its terms must be those that indexing it
+    again from the database gives."""
     created = await client.post(
         "/sessions",
         json={

@@ -8,8 +8,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.auth.models import SCOPE_RANK, Scope
 from app.auth.ratelimit import RateLimiter, Verdict
 from app.auth.service import Caller, caller_for_token
+from app.context import current_actor
+from app.db import DbSession
 from app.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
-from app.journal.service import current_actor
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -23,6 +24,7 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="entente"'}
 
 async def current_key(
     request: Request,
+    db: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller | None:
     """The key presented, None when there is none; 401 for a bad one."""
@@ -32,10 +34,8 @@ async def current_key(
         return None
     if credentials is None:
         raise Unauthorized("Use `Authorization: Bearer <api key>`.", headers=CHALLENGE)
-    # Asked only when a key is presented: anonymous reads (most of the traffic) need no
-    # database to be let in.
     state = request.app.state
-    key = await caller_for_token(state.documents, state.read_engine, credentials.credentials)
+    key = await caller_for_token(db, credentials.credentials)
     if key is None:
         # Wrong keys count against the client's address, so that guessing is throttled.
         await _limit(request, client_identity(request.client), state.settings.anonymous_rate_limit)
@@ -64,15 +64,8 @@ def client_identity(client: tuple[str, int] | None) -> str:
     return f"ip:{client[0] if client else '-'}"
 
 
-# Where the write lane (app/sessions/writes.py) leaves the verdict on a request it counted
-# and then left to the application, which does not count it again.
-COUNTED = "rate_limit_verdict"
-
-
 async def _limit(request: Request, identity: str, limit: int) -> None:
-    verdict = getattr(request.state, COUNTED, None) or await counted(
-        request.app.state.rate_limiter, identity, limit
-    )
+    verdict = await counted(request.app.state.rate_limiter, identity, limit)
     request.state.rate_limit_headers = verdict.headers()
 
 

@@ -11,17 +11,12 @@ from app.db import DbSession
 from app.http import StrictJsonRoute, json_response, problems
 from app.schemas import InputModel, Timestamp
 
-
-class KeyRoute(StrictJsonRoute):
-    # The answer to `POST /keys` holds the new key's secret: it must never be stored for
-    # replay, so these routes take no Idempotency-Key.
-    replays_posts = False
-
-
 router = APIRouter(
     prefix="/keys",
     tags=["keys"],
-    route_class=KeyRoute,
+    # Not ApiRoute: the answer to `POST /keys` holds the new key's secret, which must never
+    # be stored for replay, so these routes take no Idempotency-Key.
+    route_class=StrictJsonRoute,
     dependencies=[Depends(admin_access)],
 )
 

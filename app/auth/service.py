@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Scope
-from app.db import DocumentPool, fetch_row, utcnow
+from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.schemas import rfc3339
 
@@ -75,31 +75,18 @@ class Caller:
     scope: Scope
 
 
-# One query in two forms: asyncpg's own for PostgreSQL, SQLAlchemy's for SQLite.
-LIVE_KEY_SQL = "SELECT name, scope, secret_hash FROM api_key WHERE id = $1 AND revoked_at IS NULL"
 LIVE_KEY = select(ApiKey.name, ApiKey.scope, ApiKey.secret_hash).where(
     ApiKey.id == bindparam("key_id"), ApiKey.revoked_at.is_(None)
 )
 
 
-async def caller_for_token(
-    documents: DocumentPool | None, engine: AsyncEngine, token: str
-) -> Caller | None:
-    """The live key a token names, or None for a malformed, unknown or revoked one.
-
-    Every request with a key asks this. On PostgreSQL one prepared statement on the
-    documents' connections answers it: through an ORM session of its own it cost 1.1 ms
-    of the worker's CPU, nearly three anonymous session details (bench/NOTES.md,
-    finding 20)."""
+async def caller_for_token(db: AsyncSession, token: str) -> Caller | None:
+    """The live key a token names, or None for a malformed, unknown or revoked one."""
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != PREFIX or len(key_id) != 36 or not secret:
         return None
-    if documents is not None:
-        row = await fetch_row(documents, LIVE_KEY_SQL, key_id)
-    else:
-        async with engine.connect() as connection:
-            row = (await connection.execute(LIVE_KEY, {"key_id": key_id})).first()
+    row = (await db.execute(LIVE_KEY, {"key_id": key_id})).first()
     if row is None:
         return None
     name, scope, secret_hash = row

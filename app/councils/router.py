@@ -12,16 +12,15 @@ from app.http import (
     CascadeParam,
     IfMatch,
     SearchParam,
-    StrictJsonRoute,
-    created_response,
     page_response,
     problems,
     resource_response,
 )
+from app.idempotency.routes import ApiRoute, created_response
 from app.pagination import Page, PageParams
 from app.types import CountryCode
 
-router = APIRouter(prefix="/councils", tags=["councils"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/councils", tags=["councils"], route_class=ApiRoute)
 
 
 async def council_id_of(

@@ -8,14 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.councils.models import Council, CouncilKind, CouncilMember, CouncilStatus
 from app.councils.schemas import CouncilCreate, CouncilUpdate, check_members
 from app.db import ensure_free, utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.journal import service as journal
+from app.journal.service import Written
 from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
-from app.search.service import delete_terms, index_council, index_sessions, list_records
-from app.sessions.models import CouncilSession
-from app.sessions.service import delete_session
 from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
+from app.terms.service import NAME, TEXT, delete_terms, list_records, set_terms
 
 
 async def find_council_id(db: AsyncSession, council: str) -> str | None:
@@ -153,30 +152,23 @@ async def update_council(
     council.updated_at = utcnow()
     await db.flush()
     await index_council(db, council_id)
-    if {"name", "acronym"} & data.model_fields_set:
-        # Default session titles ("6th session of the CCQS") follow the council's names.
-        await index_sessions(db, await _session_ids(db, council_id))
-    return await journal.after_update(db, "council", before, get_council)
-
-
-async def _session_ids(db: AsyncSession, council_id: str) -> list[str]:
-    return list(
-        await db.scalars(select(CouncilSession.id).where(CouncilSession.council_id == council_id))
+    await journal.written(
+        db, Written("council", council_id, changed=frozenset(data.model_fields_set))
     )
+    return await journal.after_update(db, "council", before, get_council)
 
 
 async def delete_council(
     db: AsyncSession, *, council_id: str, cascade: bool, if_match: str | None = None
 ) -> None:
     before = await journal.before_write(db, Council, council_id, get_council, if_match)
-    sessions = await _session_ids(db, council_id)
-    if sessions and not cascade:
-        raise Conflict(
-            f"The council has {len(sessions)} session(s); "
-            "delete with ?cascade=true to delete them too."
-        )
-    for session_id in sessions:
-        await delete_session(db, session_id=session_id)
+    await journal.written(db, Written("council", council_id, deleting=True, cascade=cascade))
     await db.execute(delete(Council).where(Council.id == council_id))
     await delete_terms(db, "council", [council_id])
     journal.deleted(db, "council", before)
+
+
+async def index_council(db: AsyncSession, council_id: str) -> None:
+    council = await db.get_one(Council, council_id)
+    texts = [(council.acronym, NAME), (council.name, NAME), (council.description, TEXT)]
+    await set_terms(db, "council", council_id, texts + [(n, NAME) for n in council.names.values()])

@@ -9,13 +9,13 @@ from app.db import DbSession
 from app.errors import NotFound
 from app.http import (
     READ_PROBLEMS,
-    StrictJsonRoute,
     page_response,
     resource_response,
 )
+from app.idempotency.routes import ApiRoute
 from app.pagination import Keyset, Page, PageParams, SortKey
 
-router = APIRouter(prefix="/countries", tags=["countries"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/countries", tags=["countries"], route_class=ApiRoute)
 
 COUNTRY_ORDER = Keyset([SortKey(Country.code)])
 

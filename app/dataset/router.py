@@ -8,10 +8,11 @@ from app.dataset.importer import import_document
 from app.dataset.schemas import Dataset
 from app.db import DbSession
 from app.errors import UnsupportedMediaType
-from app.http import StrictJsonRoute, is_json, json_response, parse_json, read_body
+from app.http import is_json, json_response, parse_json, read_body
 from app.idempotency.dependencies import remember
+from app.idempotency.routes import ApiRoute
 
-router = APIRouter(tags=["datasets"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["datasets"], route_class=ApiRoute)
 
 
 class ImportResult(BaseModel):

@@ -7,9 +7,9 @@ from pydantic import Field, field_validator
 
 from app.councils.models import CouncilKind, CouncilStatus
 from app.councils.schemas import members_fit_kind
-from app.people.models import OfficeRole, ParticipationRole
+from app.people.models import OfficeRole
 from app.schemas import InputModel
-from app.sessions.models import SessionStatus
+from app.sessions.models import ParticipationRole, SessionStatus
 from app.sessions.schemas import Location, Ordinal, SegmentInput, Timezone
 from app.sources.schemas import SourceCreate
 from app.types import (

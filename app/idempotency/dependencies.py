@@ -14,10 +14,11 @@ from fastapi import Request, Response
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.context import current_actor
 from app.db import DbSession
 from app.errors import AppError, Conflict, ValidationFailed
+from app.http import etag_of_body
 from app.idempotency.models import IdempotencyRecord
-from app.journal.service import current_actor, etag_of_body
 
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")
 IN_PROGRESS = 0

@@ -11,36 +11,61 @@ commits before any other can take a later one; a consumer who has read up to N n
 sees a number below N appear afterwards. SQLite runs one writer at a time already.
 """
 
-import contextvars
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-import orjson
-from blake3 import blake3
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.db import DocumentPool, fetch_row, json_bytes, lock_row
+from app.context import current_actor, current_request_id
+from app.db import dialect_of, lock_row
 from app.errors import PreconditionFailed
-from app.ids import new_id
+from app.http import etag_of
 from app.journal.models import AuditEntry, Change
-from app.json_sql import ts
-from app.schemas import rfc3339
-
-# Who is writing, and under which request: set by the request middleware and the auth
-# dependency, read here so that services need not pass them along.
-current_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("actor", default=None)
-current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_id", default=None
-)
+from app.json_sql import JsonSql, statement_for
 
 # Records that are parts of another in the API: their changes are changes of the parent.
 FEED_PARENT = {"participation": "session", "agenda_item": "session", "office": "person"}
 FEED_LOCK_KEY = 7_270_462_001  # any constant; names the feed's advisory lock
+
+
+@dataclass(frozen=True)
+class Written:
+    """A write to a record that records of a higher layer depend on: an update (with the
+    fields it changed), or a deletion about to happen (with or without `cascade`)."""
+
+    entity: str
+    record_id: str
+    changed: frozenset[str] = frozenset()
+    deleting: bool = False
+    cascade: bool = False
+
+
+Follower = Callable[[AsyncSession, Written], Awaitable[None]]
+_followers: dict[str, list[Follower]] = defaultdict(list)
+
+
+def follow(entity: str) -> Callable[[Follower], Follower]:
+    """Register, from a higher layer, what must follow a write to a record of `entity`:
+    sessions are indexed again when their council is renamed, and deleted with it; the
+    offices of participants are derived again when their session moves. A domain so
+    names no domain above it (README, Layout)."""
+
+    def register(follower: Follower) -> Follower:
+        _followers[entity].append(follower)
+        return follower
+
+    return register
+
+
+async def written(db: AsyncSession, write: Written) -> None:
+    """Let what depends on the record follow the write (see `follow`)."""
+    for follower in _followers[write.entity]:
+        await follower(db, write)
 
 
 @dataclass
@@ -50,18 +75,6 @@ class Note:
     record_id: str
     changes: dict[str, dict[str, Any]]
     parent_id: str | None
-
-
-def etag_of(content: Any) -> str:
-    """The strong ETag of a representation: a hash of its JSON as served."""
-    return etag_of_body(json_bytes(content))
-
-
-def etag_of_body(body: bytes) -> str:
-    """The strong ETag of a JSON body as sent (the same as etag_of its content): 128 bits
-    of BLAKE3, a third of SHA-256's time on a page of 34 kB (bench/NOTES.md, finding 24),
-    and as hard to collide on purpose, which `If-Match` relies on."""
-    return '"' + blake3(body).hexdigest(16) + '"'
 
 
 def check_if_match(current: dict[str, Any], if_match: str | None) -> None:
@@ -143,61 +156,16 @@ def _feed_entries(notes: list[Note]) -> list[tuple[str, str, str]]:
     return [(entity, record_id, action) for (entity, record_id), action in net.items()]
 
 
-# On PostgreSQL the whole journal of a transaction is one statement (one round trip of a
-# write's dozen, bench/NOTES.md): the audit entries in a data-modifying CTE, which runs
-# whatever the main statement reads, and the feed entries after the commit-order lock.
-# A row of the feed is numbered (its `seq` default) when the join gives it, so after
-# the lock's one row has been read. Written with `$1`-style parameters, for the ORM's
-# connection (write_journal) and asyncpg's (journal_directly) alike.
-JOURNAL_SQL = """
-WITH audit AS (
-    INSERT INTO audit_entry (id, at, actor, request_id, action, entity, entity_id, changes)
-    SELECT note.id, $1, $2, $3, note.action, note.entity, note.entity_id, note.changes::json
-    FROM unnest($4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[], $8::varchar[])
-         AS note (id, action, entity, entity_id, changes)
-)
-INSERT INTO change (entity, record_id, action, at)
-SELECT feed.entity, feed.record_id, feed.action, $1
-FROM (SELECT pg_advisory_xact_lock($9)) AS commit_order,
-     unnest($10::varchar[], $11::varchar[], $12::varchar[]) AS feed (entity, record_id, action)
-"""
-
-
-def _journal_arguments(notes: list[Note], at: datetime) -> tuple[Any, ...]:
-    feed = _feed_entries(notes)
-    return (
-        at,
-        current_actor.get(),
-        current_request_id.get(),
-        [new_id() for _ in notes],
-        [n.action for n in notes],
-        [n.entity for n in notes],
-        [n.record_id for n in notes],
-        [orjson.dumps(n.changes).decode() for n in notes],
-        FEED_LOCK_KEY,
-        [entity for entity, _, _ in feed],
-        [record_id for _, record_id, _ in feed],
-        [action for _, _, action in feed],
-    )
-
-
-async def journal_directly(connection: asyncpg.Connection, notes: list[Note]) -> None:
-    """write_journal for a write made on asyncpg itself (app/sessions/writes.py), in its
-    transaction."""
-    await connection.execute(JOURNAL_SQL, *_journal_arguments(notes, datetime.now(UTC)))
-
-
 @event.listens_for(Session, "before_commit")
 def write_journal(session: Session) -> None:
+    """The audit entries and feed entries of the transaction's notes, written just before
+    it commits. On PostgreSQL the feed entries are written under the commit-order lock."""
     if session.in_nested_transaction():  # a SAVEPOINT released: the real commit comes later
         return
     notes: list[Note] = session.info.pop("journal", [])
     if not notes:
         return
     at = datetime.now(UTC)
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql(JOURNAL_SQL, _journal_arguments(notes, at))
-        return
     actor, request_id = current_actor.get(), current_request_id.get()
     session.execute(
         insert(AuditEntry),
@@ -215,11 +183,13 @@ def write_journal(session: Session) -> None:
         ],
     )
     feed = _feed_entries(notes)
-    if feed:  # SQLite runs one writer at a time: commit order needs no lock there
-        session.execute(
-            insert(Change),
-            [{"entity": e, "record_id": r, "action": a, "at": at} for e, r, a in feed],
-        )
+    if not feed:
+        return
+    if session.get_bind().dialect.name == "postgresql":  # SQLite has one writer at a time
+        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK_KEY)))
+    session.execute(
+        insert(Change), [{"entity": e, "record_id": r, "action": a, "at": at} for e, r, a in feed]
+    )
 
 
 @event.listens_for(Session, "after_rollback")
@@ -259,43 +229,32 @@ async def after_update(
     return after
 
 
-# A page of the change feed as PostgreSQL writes it: the entries after `$1` in `seq`
-# order, at most `$2`, as one JSON array, and the last one's `seq`. Services that sync
-# read pages of 200: built in Python from ORM rows, one cost 2.5 ms of CPU (bench/NOTES.md).
-FEED_PAGE_SQL = f"""
-SELECT coalesce(json_agg(json_build_object('seq', c.seq, 'entity', c.entity, 'id', c.record_id,
-                                           'action', c.action, 'at', {ts("c.at")})
-                         ORDER BY c.seq), '[]')::text AS items,
-       max(c.seq) AS last
-FROM (SELECT * FROM change WHERE seq > $1 ORDER BY seq LIMIT $2) AS c
-"""
-
-
-async def feed_page(
-    db: AsyncSession | DocumentPool, after: int, limit: int
-) -> tuple[bytes, int | None]:
-    """The feed's entries after `after`, at most `limit`, as a JSON array, and the last
-    one's `seq` (None when there is none yet): on PostgreSQL (`DocumentPool`) one query
-    that writes the JSON, elsewhere the portable path."""
-    if isinstance(db, DocumentPool):
-        page = await fetch_row(db, FEED_PAGE_SQL, after, limit)
-        return page["items"].encode(), page["last"]
-    rows = (
-        await db.execute(
-            select(Change.seq, Change.entity, Change.record_id, Change.action, Change.at)
-            .where(Change.seq > after)
-            .order_by(Change.seq)
-            .limit(limit)
-        )
-    ).all()
-    items = [
+def _feed_entry(j: JsonSql) -> str:
+    return j.object(
         {
-            "seq": c.seq,
-            "entity": c.entity,
-            "id": c.record_id,
-            "action": c.action,
-            "at": rfc3339(c.at),
+            "seq": "c.seq",
+            "entity": "c.entity",
+            "id": "c.record_id",
+            "action": "c.action",
+            "at": j.time("c.at"),
         }
-        for c in rows
-    ]
-    return orjson.dumps(items), rows[-1].seq if rows else None
+    )
+
+
+# The feed's entries after `:after` in `seq` order, at most `:limit`, as one JSON array,
+# and the last one's `seq`.
+FEED_PAGE = statement_for(
+    lambda j: (
+        f"""WITH shown AS (SELECT * FROM change WHERE seq > :after ORDER BY seq LIMIT :limit)
+SELECT {j.as_text(j.array(_feed_entry(j), "shown c", "c.seq", of_json=True))},
+       (SELECT max(seq) FROM shown)"""
+    )
+)
+
+
+async def feed_page(db: AsyncSession, after: int, limit: int) -> tuple[bytes, int | None]:
+    """The feed's entries after `after`, at most `limit`, as a JSON array, and the last
+    one's `seq` (None when there is none yet)."""
+    page = await db.execute(FEED_PAGE(dialect_of(db)), {"after": after, "limit": limit})
+    items, last = page.one()
+    return items.encode(), last

@@ -4,6 +4,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Identified, enum_column
+from app.sessions.models import ParticipationRole
 
 
 class OfficeRole(StrEnum):
@@ -17,23 +18,14 @@ class OfficeRole(StrEnum):
     other = "other"
 
 
-class ParticipationRole(StrEnum):
-    principal = "principal"
-    delegate = "delegate"
-    host = "host"
-    guest = "guest"
-    observer = "observer"
-
-
 class Person(Identified, Base):
     """A person (Popolo Person)."""
 
     __tablename__ = "person"
     __table_args__ = (
         Index("ix_person_name_id", "name", "id"),
-        # A search with filters (the documented route) ranks its matches by name: each is
-        # joined to its name by the index alone, without reading the row (bench/NOTES.md,
-        # finding 15). A search without reads the name beside the terms (SearchTerm.label).
+        # A search ranks its matches by name: each is joined to its name by the index
+        # alone, without reading the row.
         Index("ix_person_id_name", "id", "name"),
     )
 
@@ -45,10 +37,6 @@ class Person(Identified, Base):
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     nationality: Mapped[str | None] = mapped_column(ForeignKey("country.code"), index=True)
-    # On PostgreSQL, the person as the API serves them (JSON text), written by the
-    # database's triggers at every write that changes it (migration 0009); empty on
-    # SQLite. Never loaded with the row: only the hot reads select it.
-    document: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class PersonOtherName(Base):

@@ -1,4 +1,5 @@
 from dataclasses import replace
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -12,13 +13,12 @@ from app.http import (
     CascadeParam,
     IfMatch,
     SearchParam,
-    StrictJsonRoute,
-    created_response,
     page_response,
     problems,
     resource_response,
 )
-from app.pagination import Page, PageParams, plain_page_request
+from app.idempotency.routes import ApiRoute, created_response
+from app.pagination import Page, PageParams
 from app.people import service
 from app.people.schemas import (
     Counterpart,
@@ -26,7 +26,6 @@ from app.people.schemas import (
     OfficeRead,
     OfficeUpdate,
     ParticipationCreate,
-    ParticipationRead,
     ParticipationUpdate,
     PersonCreate,
     PersonRead,
@@ -41,12 +40,12 @@ from app.sessions.router import (
     TopicFilterParam,
     sessions_response,
 )
-from app.sessions.schemas import PersonSession
+from app.sessions.schemas import ParticipationRead, PersonSession
 from app.types import CountryCode
 
-persons_router = APIRouter(prefix="/persons", tags=["persons"], route_class=StrictJsonRoute)
+persons_router = APIRouter(prefix="/persons", tags=["persons"], route_class=ApiRoute)
 participants_router = APIRouter(
-    prefix="/sessions/{session_id}/participants", tags=["participants"], route_class=StrictJsonRoute
+    prefix="/sessions/{session_id}/participants", tags=["participants"], route_class=ApiRoute
 )
 
 PersonId = Annotated[str, Path(description="The person's id.")]
@@ -88,20 +87,6 @@ async def list_persons(
     items, next_cursor = await service.list_persons(
         db, page=page, q=q, nationalities=nationality or (), council_id=council_id
     )
-    return page_response(request, items, next_cursor)
-
-
-async def list_persons_directly(request: Request) -> Response:
-    """`list_persons` for an anonymous GET that only pages and searches (`q`, `limit`,
-    `cursor`: `paging_and_search`), without FastAPI's dependency solving; on PostgreSQL, a
-    search in one hand-written query (bench/NOTES.md)."""
-    page = await plain_page_request(request)
-    q = request.query_params.get("q")
-    searches = request.app.state.searches
-    if q is None or searches is None:
-        async with request.app.state.read_sessionmaker() as db:
-            return await list_persons(request, db, page, q)
-    items, next_cursor = await service.search_persons_json(searches, page, q)
     return page_response(request, items, next_cursor)
 
 
@@ -202,7 +187,7 @@ async def list_person_sessions(
         wanted=replace(wanted, topic=topic, participants=[person_id]),
         format=format,
         name=person.name,
-        person_id=person_id,
+        json_page=partial(service.person_sessions, person_id=person_id),
     )
 
 
@@ -327,9 +312,7 @@ async def delete_office(
 async def list_participants(request: Request, db: DbSession, session: SessionDep) -> Response:
     """Who took part, in the order recorded, each with the title held that day. A session
     has few participants, so this list is always one page."""
-    return page_response(
-        request, await service.participations_json(db, session_id=session.id), None
-    )
+    return page_response(request, await service.list_participations(db, session.id), None)
 
 
 @participants_router.post(

@@ -2,8 +2,10 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from app.people.models import OfficeRole, ParticipationRole
+from app.people.models import OfficeRole
 from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
+from app.sessions.models import ParticipationRole
+from app.sessions.schemas import PersonSummary
 from app.sources.schemas import SourceRead
 from app.types import (
     CountryCode,
@@ -143,12 +145,6 @@ class PersonRead(ReadModel):
     updated_at: str
 
 
-class PersonSummary(ReadModel):
-    id: str
-    name: str
-    nationality: str | None
-
-
 class Counterpart(ReadModel):
     person: PersonSummary
     shared_sessions: int
@@ -182,19 +178,3 @@ class ParticipationUpdate(InputModel):
     segment_ids: Annotated[IdList | None, NOT_NULL] = None
     note: LongText | None = None
     source_ids: Annotated[IdList | None, NOT_NULL] = None
-
-
-class ParticipationRead(ReadModel):
-    id: str
-    session_id: str
-    person_id: str
-    person: PersonSummary
-    delegation: str
-    role: ParticipationRole
-    office_id: str | None
-    title_at_time: str | None
-    segment_ids: list[str]
-    note: str | None
-    source_ids: list[str]
-    created_at: Timestamp
-    updated_at: str

@@ -1,29 +1,21 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, NamedTuple, Protocol, TypeVar
+from functools import lru_cache
+from typing import Any
 
-import asyncpg
-import orjson
-from sqlalchemy import ColumnElement, delete, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.councils.models import CouncilMember
-from app.db import (
-    Document,
-    DocumentPool,
-    ensure_free,
-    fetch_document,
-    fetch_row,
-    touch,
-    utcnow,
-)
+from app.councils.models import Council, CouncilMember
+from app.db import Document, dialect_of, ensure_free, fetch_document, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.ids import new_id
 from app.journal import service as journal
-from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
-from app.people.document_sql import PERSON_SEARCH_SQL, PERSON_SQL
+from app.journal.service import Written
+from app.json_sql import DIALECTS, JsonSql
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page, json_array
+from app.people.documents import OFFICE, OFFICES, PERSON, person
 from app.people.models import (
     Office,
     Participation,
@@ -39,32 +31,18 @@ from app.people.schemas import (
     PersonCreate,
     PersonUpdate,
 )
-from app.schemas import changes, reject_nulls, rfc3339
-from app.search.normalize import prefix_upper_bound
-from app.search.service import delete_terms, index_person, list_records, query_words, ranked
-from app.sessions.detail_sql import PARTICIPANT_SQL
+from app.schemas import changes, reject_nulls
+from app.sessions.documents import PARTICIPANT, PARTICIPANTS, summary_fields
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant
-from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
+from app.sessions.service import SORTS, SessionFilter, session_conditions
+from app.sources.service import cite, set_citations
+from app.terms.service import NAME, delete_terms, ranked, set_terms
 from app.types import partial_date_bounds
 
 # ---------------------------------------------------------------- offices
 
 
-class Term(Protocol):
-    """An office's term: a stored office, or a row of one (create_participation_directly)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def start_date(self) -> str | None: ...
-    @property
-    def end_date(self) -> str | None: ...
-
-
-AnyTerm = TypeVar("AnyTerm", bound=Term)
-
-
-def office_held_on(offices: Sequence[AnyTerm], day: date) -> AnyTerm | None:
+def office_held_on(offices: Sequence[Office], day: date) -> Office | None:
     """The office held on `day`: its term covers the day (partial dates read generously,
     open ends as still running); among several, the one that began last."""
     held = []
@@ -104,49 +82,18 @@ async def rederive_offices(
     await db.flush()
 
 
-def _office_json(office: Office, source_ids: list[str]) -> dict[str, Any]:
-    return {
-        "id": office.id,
-        "person_id": office.person_id,
-        "title": office.title,
-        "names": office.names,
-        "role": office.role.value,
-        "country": office.country,
-        "organization": office.organization,
-        "start_date": office.start_date,
-        "end_date": office.end_date,
-        "source_ids": source_ids,
-        "created_at": rfc3339(office.created_at),
-        "updated_at": rfc3339(office.updated_at),
-    }
+async def list_offices(db: AsyncSession, person_id: str) -> bytes:
+    """The person's offices, as the JSON array of their documents."""
+    return json_array(await db.scalars(OFFICES(dialect_of(db)), {"person_id": person_id}))
 
 
-async def _offices_json(db: AsyncSession, offices: Sequence[Office]) -> list[dict[str, Any]]:
-    citations = await cited_source_ids(db, entity="office", record_ids=[o.id for o in offices])
-    return [_office_json(o, citations.get(o.id, [])) for o in offices]
-
-
-def _office_order() -> tuple[Any, ...]:
-    # Chronological, with terms of unknown start first.
-    return (func.coalesce(Office.start_date, ""), Office.id)
-
-
-async def list_offices(db: AsyncSession, person_id: str) -> list[dict[str, Any]]:
-    offices = await db.scalars(
-        select(Office).where(Office.person_id == person_id).order_by(*_office_order())
+async def get_office(db: AsyncSession, person_id: str, office_id: str) -> Document:
+    return await fetch_document(
+        db,
+        OFFICE(dialect_of(db)),
+        {"person_id": person_id, "office_id": office_id},
+        missing=f"The person has no office with the id '{office_id}'.",
     )
-    return await _offices_json(db, list(offices))
-
-
-async def _get_office(db: AsyncSession, person_id: str, office_id: str) -> Office:
-    office = await db.get(Office, office_id)
-    if office is None or office.person_id != person_id:
-        raise NotFound(f"The person has no office with the id '{office_id}'.")
-    return office
-
-
-async def get_office(db: AsyncSession, person_id: str, office_id: str) -> dict[str, Any]:
-    return (await _offices_json(db, [await _get_office(db, person_id, office_id)]))[0]
 
 
 def _office_reader(person_id: str) -> journal.Reader:
@@ -206,54 +153,9 @@ async def delete_office(
 # ---------------------------------------------------------------- persons
 
 
-async def _persons_json(db: AsyncSession, persons: Sequence[Person]) -> list[dict[str, Any]]:
-    """Persons with names, identifiers, offices and sources, in a fixed number of queries."""
-    ids = [p.id for p in persons]
-    other_names: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for name in await db.scalars(
-        select(PersonOtherName)
-        .where(PersonOtherName.person_id.in_(ids))
-        .order_by(PersonOtherName.person_id, PersonOtherName.position)
-    ):
-        other_names[name.person_id].append(
-            {"name": name.name, "lang": name.lang, "note": name.note}
-        )
-    identifiers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for ident in await db.scalars(
-        select(PersonIdentifier)
-        .where(PersonIdentifier.person_id.in_(ids))
-        .order_by(PersonIdentifier.person_id, PersonIdentifier.position)
-    ):
-        identifiers[ident.person_id].append(
-            {"scheme": ident.scheme, "identifier": ident.identifier}
-        )
-    offices: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    all_offices = list(
-        await db.scalars(select(Office).where(Office.person_id.in_(ids)).order_by(*_office_order()))
-    )
-    for office in await _offices_json(db, all_offices):
-        offices[office["person_id"]].append(office)
-    citations = await cited_source_ids(db, entity="person", record_ids=ids)
-    sources = await sources_by_id(db, (s for ss in citations.values() for s in ss))
-    return [
-        {
-            "id": p.id,
-            "key": p.key,
-            "name": p.name,
-            "honorific_prefix": p.honorific_prefix,
-            "given_name": p.given_name,
-            "family_name": p.family_name,
-            "nationality": p.nationality,
-            "other_names": other_names[p.id],
-            "identifiers": identifiers[p.id],
-            "offices": offices[p.id],
-            "source_ids": citations.get(p.id, []),
-            "sources": [sources[s] for s in citations.get(p.id, [])],
-            "created_at": rfc3339(p.created_at),
-            "updated_at": rfc3339(p.updated_at),
-        }
-        for p in persons
-    ]
+@lru_cache(maxsize=len(DIALECTS))
+def _person_column(dialect: str) -> ColumnElement[str]:
+    return literal_column(person(JsonSql(dialect), Person.__tablename__)).label("document")
 
 
 async def list_persons(
@@ -265,8 +167,7 @@ async def list_persons(
     council_id: str | None = None,
 ) -> tuple[bytes, str | None]:
     """A page of persons by name, as the JSON array of its items; with `q`, the best
-    matches first (see app/search). On PostgreSQL each row comes with its document as
-    the database keeps it (people/document_sql.py), which Python only joins."""
+    matches first (see app/search)."""
     conditions: list[ColumnElement[bool]] = []
     if nationalities:
         conditions.append(Person.nationality.in_(nationalities))
@@ -277,40 +178,14 @@ async def list_persons(
             .where(CouncilSession.council_id == council_id)
         )
         conditions.append(Person.id.in_(attended))
-    order = (Person.name, Person.id)
-    if db.get_bind().dialect.name != "postgresql":
-        persons, next_cursor = await list_records(
-            db, page=page, stmt=select(Person).where(*conditions), entity="person", order=order, q=q
-        )
-        return orjson.dumps(await _persons_json(db, persons)), next_cursor
-    document = Person.document.label("document")
-    stmt: AnySelect = select(Person.name, Person.id, document).where(*conditions)
-    query, keyset = ranked(stmt, entity="person", order=order, q=q)
+    stmt: AnySelect = select(Person.name, Person.id, _person_column(dialect_of(db)))
+    query, keyset = ranked(stmt.where(*conditions), entity="person", order=PERSON_ORDER, q=q)
     return await documents_page(
         db, page, query, keyset, lambda row: [*([row.rank] if q else []), row.name, row.id]
     )
 
 
-async def search_persons_json(
-    documents: DocumentPool, page: PageRequest, q: str
-) -> tuple[bytes, str | None]:
-    """list_persons with `q` and no filter, on PostgreSQL: the searches the direct route
-    serves (people/router.py), in one hand-written query (PERSON_SEARCH_SQL) read on
-    asyncpg itself, as a session detail is. Its order and cursors are list_persons',
-    so that a cursor from either route pages on in the other."""
-    words = query_words(q)
-    rank, name, person_id = page.decode(SEARCH_ORDER) or (BEFORE_EVERY_RANK, "", "")
-    beyond = [prefix_upper_bound(word) for word in words]
-    found = await fetch_row(
-        documents, PERSON_SEARCH_SQL, words, beyond, rank, name, person_id, page.limit
-    )
-    return page.of_documents(found, SEARCH_ORDER, ("rank", "name", "id"))
-
-
-# The order of a person search, best first (search.ranked), for its cursors.
-SEARCH_ORDER = Keyset([SortKey(literal_column("rank")), SortKey(Person.name), SortKey(Person.id)])
-# Lower than any rank (minus a score, which is small and positive): before the first page.
-BEFORE_EVERY_RANK = -(2**31)
+PERSON_ORDER = (Person.name, Person.id)
 
 
 async def require_person(db: AsyncSession, person_id: str) -> Person:
@@ -320,19 +195,14 @@ async def require_person(db: AsyncSession, person_id: str) -> Person:
     return person
 
 
-async def get_person(db: AsyncSession, person_id: str) -> dict[str, Any]:
-    """The person with names, identifiers, offices and sources: on PostgreSQL one query
-    that builds the document (people/document_sql.py), elsewhere a few small ones."""
-    if db.get_bind().dialect.name == "postgresql":
-        missing = f"No person has the id '{person_id}'."
-        person: dict[str, Any] = await fetch_document(db, PERSON_SQL, person_id, missing=missing)
-        return person
-    return await portable_person(db, person_id)
-
-
-async def portable_person(db: AsyncSession, person_id: str) -> dict[str, Any]:
-    """The same document on any database."""
-    return (await _persons_json(db, [await require_person(db, person_id)]))[0]
+async def get_person(db: AsyncSession, person_id: str) -> Document:
+    """The person with names, identifiers, offices and sources."""
+    return await fetch_document(
+        db,
+        PERSON(dialect_of(db)),
+        {"person_id": person_id},
+        missing=f"No person has the id '{person_id}'.",
+    )
 
 
 async def _set_names_and_identifiers(
@@ -448,88 +318,20 @@ async def delete_person(
 
 # ---------------------------------------------------------------- participations
 
-PARTICIPATION_COLUMNS = (
-    Participation.id,
-    Participation.session_id,
-    Participation.person_id,
-    Person.name.label("person_name"),
-    Person.nationality.label("person_nationality"),
-    Participation.delegation,
-    Participation.role,
-    Participation.office_id,
-    Office.title.label("title_at_time"),
-    Participation.note,
-    Participation.created_at,
-    Participation.updated_at,
-)
+
+async def list_participations(db: AsyncSession, session_id: str) -> bytes:
+    """A session's participants in the order recorded, as the JSON array of their
+    documents."""
+    return json_array(await db.scalars(PARTICIPANTS(dialect_of(db)), {"session_id": session_id}))
 
 
-async def participations_json(
-    db: AsyncSession, *, session_id: str, participation_id: str | None = None
-) -> list[dict[str, Any]]:
-    """A session's participants (or one of them), in the order they were recorded, each
-    with the person, the title held that day, segments and sources: three queries."""
-    stmt = (
-        select(*PARTICIPATION_COLUMNS)
-        .join(Person, Person.id == Participation.person_id)
-        .outerjoin(Office, Office.id == Participation.office_id)
-        .where(Participation.session_id == session_id)
-        .order_by(Participation.id)
+async def get_participation(db: AsyncSession, session_id: str, participation_id: str) -> Document:
+    return await fetch_document(
+        db,
+        PARTICIPANT(dialect_of(db)),
+        {"session_id": session_id, "participation_id": participation_id},
+        missing=f"The session has no participant with the id '{participation_id}'.",
     )
-    if participation_id is not None:
-        stmt = stmt.where(Participation.id == participation_id)
-    rows = (await db.execute(stmt)).all()
-    ids = [r.id for r in rows]
-    segments: dict[str, list[str]] = defaultdict(list)
-    if ids:
-        for pid, segment_id in await db.execute(
-            select(SegmentParticipant.participation_id, SegmentParticipant.segment_id)
-            .join(Segment, Segment.id == SegmentParticipant.segment_id)
-            .where(SegmentParticipant.participation_id.in_(ids))
-            .order_by(Segment.position)
-        ):
-            segments[pid].append(segment_id)
-    citations = await cited_source_ids(db, entity="participation", record_ids=ids)
-    return [
-        {
-            "id": r.id,
-            "session_id": r.session_id,
-            "person_id": r.person_id,
-            "person": {
-                "id": r.person_id,
-                "name": r.person_name,
-                "nationality": r.person_nationality,
-            },
-            "delegation": r.delegation,
-            "role": r.role.value,
-            "office_id": r.office_id,
-            "title_at_time": r.title_at_time,
-            "segment_ids": segments[r.id],
-            "note": r.note,
-            "source_ids": citations.get(r.id, []),
-            "created_at": rfc3339(r.created_at),
-            "updated_at": rfc3339(r.updated_at),
-        }
-        for r in rows
-    ]
-
-
-def _no_participant(participation_id: str) -> str:
-    return f"The session has no participant with the id '{participation_id}'."
-
-
-async def get_participation(
-    db: AsyncSession, session_id: str, participation_id: str
-) -> dict[str, Any]:
-    missing = _no_participant(participation_id)
-    if db.get_bind().dialect.name == "postgresql":
-        return await fetch_document(
-            db, PARTICIPANT_SQL, participation_id, session_id, missing=missing
-        )
-    found = await participations_json(db, session_id=session_id, participation_id=participation_id)
-    if not found:
-        raise NotFound(missing)
-    return found[0]
 
 
 async def _allowed_delegations(db: AsyncSession, session: CouncilSession) -> set[str]:
@@ -643,76 +445,6 @@ async def create_participation(
     )
 
 
-# create_participation on asyncpg itself for the write lane (app/sessions/writes.py):
-# three statements, where the ORM took nine (bench/NOTES.md, finding 25). Only the way
-# through is here: whatever a rule refuses, the lane leaves to create_participation.
-NEW_PARTICIPATION_CHECK_SQL = """
-SELECT s.start_date,
-       EXISTS (SELECT FROM person WHERE id = $2::varchar) AS person_known,
-       EXISTS (SELECT FROM participation p WHERE p.session_id = s.id AND p.person_id = $2)
-           AS taken,
-       $3::varchar = s.host_country OR s.guest_countries::jsonb ? $3::varchar
-           OR EXISTS (SELECT FROM council_member m WHERE m.council_id = s.council_id
-                                                    AND m.country = $3) AS delegation_allowed,
-       (SELECT coalesce(json_agg(json_build_array(o.id, o.start_date, o.end_date)), '[]')
-        FROM office o WHERE o.person_id = $2)::text AS offices
-FROM council_session s
-WHERE s.id = $1
-"""
-INSERT_PARTICIPATION_SQL = """
-WITH new_participation AS (
-    INSERT INTO participation (id, session_id, person_id, delegation, role, office_id,
-                               office_given, note, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8, $8)
-)
-UPDATE council_session SET updated_at = $8 WHERE id = $2
-"""
-
-
-class OfficeTerm(NamedTuple):
-    id: str
-    start_date: str | None
-    end_date: str | None
-
-
-async def create_participation_directly(
-    connection: asyncpg.Connection, session_id: str, data: ParticipationCreate
-) -> Document | None:
-    """create_participation's participant, in the connection's transaction; None when the
-    lane leaves it to create_participation: the session or the person unknown, the
-    delegation not allowed, the person seated already, or an office, segments or sources
-    given."""
-    if data.office_id is not None or data.segment_ids or data.source_ids:
-        return None
-    found = await connection.fetchrow(
-        NEW_PARTICIPATION_CHECK_SQL, session_id, data.person_id, data.delegation
-    )
-    if (
-        found is None
-        or found["taken"]
-        or not (found["person_known"] and found["delegation_allowed"])
-    ):
-        return None
-    terms = [OfficeTerm(*term) for term in orjson.loads(found["offices"])]
-    held = office_held_on(terms, found["start_date"])
-    participation_id = new_id()
-    await connection.execute(
-        INSERT_PARTICIPATION_SQL,
-        participation_id,
-        session_id,
-        data.person_id,
-        data.delegation,
-        data.role,
-        held.id if held else None,
-        data.note,
-        utcnow(),
-    )
-    missing = _no_participant(participation_id)
-    return await fetch_document(
-        connection, PARTICIPANT_SQL, participation_id, session_id, missing=missing
-    )
-
-
 async def update_participation(
     db: AsyncSession,
     *,
@@ -814,3 +546,62 @@ async def counterparts(
         for r in rows
     ]
     return items, next_cursor
+
+
+async def index_person(db: AsyncSession, person_id: str) -> None:
+    """A person is found by their name and every other name."""
+    person = await db.get_one(Person, person_id)
+    other_names = await db.scalars(
+        select(PersonOtherName.name).where(PersonOtherName.person_id == person_id)
+    )
+    names = [(person.name, NAME), *((n, NAME) for n in other_names)]
+    await set_terms(db, "person", person_id, names, label=person.name)
+
+
+@lru_cache(maxsize=len(DIALECTS))
+def _attended_column(dialect: str) -> ColumnElement[str]:
+    j = JsonSql(dialect)
+    taking_part = j.object(
+        {
+            "id": "participation.id",
+            "delegation": "participation.delegation",
+            "role": "participation.role",
+            "title_at_time": "office.title",
+        }
+    )
+    fields = summary_fields(j, CouncilSession.__tablename__, Council.__tablename__)
+    document = j.object(fields | {"participation": taking_part})
+    return literal_column(j.as_text(document)).label("document")
+
+
+async def person_sessions(
+    db: AsyncSession, *, person_id: str, page: PageRequest, sort: str, wanted: SessionFilter
+) -> tuple[bytes, str | None]:
+    """The sessions a person attended, each summary with how they took part."""
+    conditions = await session_conditions(db, wanted)
+    keyset, key_of = SORTS[sort]
+    query = (
+        select(
+            CouncilSession.id,
+            CouncilSession.start_date,
+            CouncilSession.ordinal,
+            _attended_column(dialect_of(db)),
+        )
+        .join(Council, Council.id == CouncilSession.council_id)
+        .join(
+            Participation,
+            and_(
+                Participation.session_id == CouncilSession.id, Participation.person_id == person_id
+            ),
+        )
+        .outerjoin(Office, Office.id == Participation.office_id)
+        .where(*conditions)
+    )
+    return await documents_page(db, page, query, keyset, key_of)
+
+
+@journal.follow("session")
+async def _follow_session(db: AsyncSession, write: Written) -> None:
+    """Participants whose office was not given hold the one of the session's new date."""
+    if "start_date" in write.changed:
+        await rederive_offices(db, session_id=write.record_id)

@@ -7,15 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council
 from app.db import DbSession
-from app.http import StrictJsonRoute, page_response
+from app.http import page_response
+from app.idempotency.routes import ApiRoute
 from app.pagination import Keyset, Page, PageParams, SortKey
 from app.people.models import Person
-from app.search.service import matches
 from app.sessions import service as sessions_service
+from app.terms.service import matches
 from app.topics.models import Topic
 from app.topics.service import topic_summary
 
-router = APIRouter(tags=["search"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["search"], route_class=ApiRoute)
 
 HitType = Literal["council", "session", "person", "topic"]
 HIT_TYPES: tuple[HitType, ...] = ("council", "session", "person", "topic")

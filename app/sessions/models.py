@@ -22,6 +22,14 @@ UNNUMBERED = 2_147_483_647
 ORDINAL_INDEX = "ix_council_session_ordinal_key"
 
 
+class ParticipationRole(StrEnum):
+    principal = "principal"
+    delegate = "delegate"
+    host = "host"
+    guest = "guest"
+    observer = "observer"
+
+
 class SessionStatus(StrEnum):
     planned = "planned"
     held = "held"
@@ -74,10 +82,6 @@ class CouncilSession(Identified, Base):
     guest_countries: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[SessionStatus] = mapped_column(enum_column(SessionStatus, "session_status"))
     summary: Mapped[str | None] = mapped_column(Text)
-    # On PostgreSQL, the session's summary as list pages serve it (JSON text), written by
-    # the database's triggers at every write that changes it (migration 0010); empty on
-    # SQLite. Never loaded with the row: only the list pages select it.
-    summary_document: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class Segment(Base):

@@ -1,3 +1,4 @@
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
@@ -12,14 +13,13 @@ from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
     IfMatch,
-    StrictJsonRoute,
-    created_response,
     json_body_response,
     page_response,
     problems,
     resource_response,
 )
-from app.pagination import Page, PageParams, PageRequest, plain_page_request
+from app.idempotency.routes import ApiRoute, created_response
+from app.pagination import Page, PageParams, PageRequest
 from app.sessions import formats, service
 from app.sessions.models import CouncilSession, SessionStatus
 from app.sessions.schemas import (
@@ -31,7 +31,7 @@ from app.sessions.schemas import (
 )
 from app.types import CountryCode, EventDate, Rfc3339
 
-router = APIRouter(tags=["sessions"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["sessions"], route_class=ApiRoute)
 
 SessionSort = Literal["start_date", "-start_date", "ordinal", "-ordinal"]
 
@@ -136,6 +136,10 @@ def format_accepted(accept: str) -> str:
     return "json"
 
 
+# A page of sessions as JSON: service.list_sessions, or another list's (a person's sessions).
+JsonPage = Callable[..., Awaitable[tuple[bytes, str | None]]]
+
+
 async def sessions_response(
     request: Request,
     db: AsyncSession,
@@ -145,56 +149,27 @@ async def sessions_response(
     wanted: service.SessionFilter,
     format: str | None,
     name: str,
-    person_id: str | None = None,
+    json_page: JsonPage = service.list_sessions,
 ) -> Response:
     """A list of sessions as a JSON page, a calendar or a spreadsheet."""
     chosen = chosen_format(request, format)
-    response = await _sessions_in_format(
-        request,
-        db,
-        page=page,
-        sort=sort,
-        wanted=wanted,
-        chosen=chosen,
-        name=name,
-        person_id=person_id,
-    )
+    if chosen == "json":
+        items, next_cursor = await json_page(db, page=page, sort=sort, wanted=wanted)
+        response = page_response(request, items, next_cursor)
+    else:
+        sessions = await service.sessions_with_people_and_topics(db, sort=sort, wanted=wanted)
+        if chosen == "ics":
+            base_url = str(request.base_url).rstrip("/") + "/api/v1"
+            body = formats.calendar(sessions, name=f"Entente: {name}", base_url=base_url)
+            response = Response(body, media_type="text/calendar; charset=utf-8")
+        else:
+            response = Response(
+                formats.spreadsheet(sessions),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="sessions.csv"'},
+            )
     response.headers["Vary"] = "Accept"
     return response
-
-
-async def _sessions_in_format(
-    request: Request,
-    db: AsyncSession,
-    *,
-    page: PageRequest,
-    sort: str,
-    wanted: service.SessionFilter,
-    chosen: str,
-    name: str,
-    person_id: str | None,
-) -> Response:
-    if chosen == "json":
-        items: list[dict[str, Any]] | bytes
-        if person_id is not None:
-            items, next_cursor = await service.person_sessions(
-                db, person_id=person_id, page=page, sort=sort, wanted=wanted
-            )
-        else:
-            items, next_cursor = await service.list_sessions_json(
-                db, page=page, sort=sort, wanted=wanted
-            )
-        return page_response(request, items, next_cursor)
-    sessions = await service.sessions_with_people_and_topics(db, sort=sort, wanted=wanted)
-    if chosen == "ics":
-        base_url = str(request.base_url).rstrip("/") + "/api/v1"
-        body = formats.calendar(sessions, name=f"Entente: {name}", base_url=base_url)
-        return Response(body, media_type="text/calendar; charset=utf-8")
-    return Response(
-        formats.spreadsheet(sessions),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="sessions.csv"'},
-    )
 
 
 async def session_of(
@@ -289,6 +264,7 @@ async def create_session(request: Request, db: DbSession, body: SessionCreate) -
 )
 async def get_session(
     request: Request,
+    db: DbSession,
     session_id: Annotated[str, Path(description="The session's id.")],
 ) -> Response:
     """One session with its council, segments, participants (with the title each held
@@ -296,8 +272,7 @@ async def get_session(
     With `Accept: application/ld+json`, the same as a schema.org `Event`: `superEvent`
     the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
     agenda's topics."""
-    state = request.app.state
-    body = await service.read_session_json(state.documents, state.read_engine, session_id)
+    body = await service.read_session_json(db, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
         base_url = str(request.base_url).rstrip("/") + "/api/v1"
         linked = formats.linked_data(orjson.loads(body), base_url=base_url)
@@ -362,28 +337,3 @@ async def council_timeline(
     number of participants and of agenda items."""
     items, next_cursor = await service.timeline(db, council_id=council_id, page=page)
     return page_response(request, items, next_cursor)
-
-
-async def get_session_directly(request: Request) -> Response:
-    """`get_session` for an anonymous GET, without FastAPI's dependency solving, which
-    costs more than the query (bench/NOTES.md); DirectRoute makes the checks first."""
-    return await get_session(request, request.path_params["session_id"])
-
-
-async def list_sessions_directly(request: Request) -> Response:
-    """`list_sessions` for an anonymous GET that only pages and searches (`q`, `limit`,
-    `cursor`: `paging_and_search`), without FastAPI's dependency solving, which costs
-    more than the query (bench/NOTES.md); on PostgreSQL, a JSON page in one hand-written
-    query."""
-    page = await plain_page_request(request)
-    q = request.query_params.get("q")
-    documents = request.app.state.documents
-    if documents is None or chosen_format(request, None) != "json":
-        async with request.app.state.read_sessionmaker() as db:
-            return await list_sessions(request, db, page, service.SessionFilter(q=q))
-    # A search's plan is made for its words (db.DocumentPool); a page's is kept.
-    pool = documents if q is None else request.app.state.searches
-    items, next_cursor = await service.default_page_json(pool, page, q)
-    response = page_response(request, items, next_cursor)
-    response.headers["Vary"] = "Accept"
-    return response

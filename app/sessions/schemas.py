@@ -5,11 +5,9 @@ from zoneinfo import available_timezones
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from app.councils.schemas import CouncilSummary
-from app.people.schemas import ParticipationRead
 from app.schemas import NOT_NULL, DateText, InputModel, ReadModel, Timestamp
-from app.sessions.models import PartOfDay, SegmentKind, SessionStatus
+from app.sessions.models import ParticipationRole, PartOfDay, SegmentKind, SessionStatus
 from app.sources.schemas import SourceRead
-from app.topics.schemas import AgendaItemRead
 from app.types import (
     CountryCode,
     CountryList,
@@ -135,6 +133,48 @@ class SegmentRead(ReadModel):
     participant_ids: list[str]
 
 
+class PersonSummary(ReadModel):
+    id: str
+    name: str
+    nationality: str | None
+
+
+class ParticipationRead(ReadModel):
+    id: str
+    session_id: str
+    person_id: str
+    person: PersonSummary
+    delegation: str
+    role: ParticipationRole
+    office_id: str | None
+    title_at_time: str | None
+    segment_ids: list[str]
+    note: str | None
+    source_ids: list[str]
+    created_at: Timestamp
+    updated_at: str
+
+
+class TopicSummary(ReadModel):
+    id: str
+    slug: str
+    name: str
+    names: dict[str, str]
+
+
+class AgendaItemRead(ReadModel):
+    id: str
+    session_id: str
+    topic_id: str
+    topic: TopicSummary
+    position: int
+    title: str | None
+    note: str | None
+    source_ids: list[str]
+    created_at: Timestamp
+    updated_at: str
+
+
 class SessionSummary(ReadModel):
     """A session as lists show it: without segments, participants and agenda."""
 
@@ -192,13 +232,3 @@ class TimelineEntry(ReadModel):
     )
     participant_count: int
     agenda_item_count: int
-
-
-def ordinal_title(ordinal: int | None, council_label: str, start: date) -> str:
-    """The default title: "6th session of the CCQS", or "Session of the CCQS on 2007-02-21"."""
-    if ordinal is None:
-        return f"Session of the {council_label} on {start.isoformat()}"
-    suffix = (
-        "th" if 10 <= ordinal % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(ordinal % 10, "th")
-    )
-    return f"{ordinal}{suffix} session of the {council_label}"

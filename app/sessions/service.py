@@ -1,88 +1,46 @@
-import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
-import asyncpg
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    bindparam,
+    column,
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
-    tuple_,
+    table,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council, CouncilMember
-from app.db import (
-    Document,
-    DocumentPool,
-    as_db_time,
-    fetch_document,
-    fetch_json,
-    fetch_row,
-    utcnow,
-)
+from app.db import Document, as_db_time, dialect_of, fetch_json, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.journal import service as journal
+from app.journal.service import Written
+from app.json_sql import DIALECTS, JsonSql
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key, documents_page
-from app.people.models import Office, Participation, Person
-from app.people.service import participations_json, rederive_offices
-from app.schemas import changes, iso_date, reject_nulls, rfc3339
-from app.search.normalize import prefix_upper_bound
-from app.search.service import (
-    delete_terms,
-    has_words,
-    index_new_session,
-    index_sessions,
-    new_session_terms,
-    query_words,
-)
-from app.sessions.detail_sql import DETAIL_SQL, page_sql
+from app.schemas import changes, iso_date, reject_nulls
+from app.sessions.documents import DETAIL, session_summary
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
     Segment,
-    SegmentParticipant,
     SessionStatus,
 )
-from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate, ordinal_title
-from app.sources.service import cite, cited_source_ids, set_citations, sources_by_id
-from app.topics.models import AgendaItem, Topic
-from app.topics.service import agenda_json, find_topic_id, sessions_with_topic
+from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate
+from app.sources.service import cite, set_citations
+from app.terms.service import NAME, TEXT, delete_terms, has_words, set_terms
 
 S = CouncilSession
-
-SUMMARY_COLUMNS = (
-    S.id,
-    S.council_id,
-    Council.slug.label("council_slug"),
-    Council.acronym.label("council_acronym"),
-    Council.name.label("council_name"),
-    S.ordinal,
-    S.title,
-    S.start_date,
-    S.end_date,
-    S.timezone,
-    S.location_city,
-    S.location_country,
-    S.location_venue,
-    S.host_country,
-    S.guest_countries,
-    S.status,
-    S.summary,
-    S.created_at,
-    S.updated_at,
-)
 
 ORDINAL_KEY = func.coalesce(S.ordinal, UNNUMBERED)
 
@@ -108,97 +66,33 @@ def default_status(end: date) -> SessionStatus:
     return SessionStatus.held if end < datetime.now(UTC).date() else SessionStatus.planned
 
 
-def summary_json(row: Any, source_ids: list[str]) -> dict[str, Any]:
-    label = row.council_acronym or row.council_name
-    return {
-        "id": row.id,
-        "council_id": row.council_id,
-        "council": {
-            "id": row.council_id,
-            "slug": row.council_slug,
-            "acronym": row.council_acronym,
-            "name": row.council_name,
-        },
-        "ordinal": row.ordinal,
-        "title": row.title or ordinal_title(row.ordinal, label, row.start_date),
-        "start_date": iso_date(row.start_date),
-        "end_date": iso_date(row.end_date),
-        "timezone": row.timezone,
-        "location": {
-            "city": row.location_city,
-            "country": row.location_country,
-            "venue": row.location_venue,
-        },
-        "host_country": row.host_country,
-        "guest_countries": row.guest_countries,
-        "status": row.status.value,
-        "summary": row.summary,
-        "source_ids": source_ids,
-        "created_at": rfc3339(row.created_at),
-        "updated_at": rfc3339(row.updated_at),
-    }
+@lru_cache(maxsize=len(DIALECTS))
+def _summary_column(dialect: str) -> ColumnElement[str]:
+    document = session_summary(JsonSql(dialect), S.__tablename__, Council.__tablename__)
+    return literal_column(document).label("document")
 
 
-def sessions_query() -> AnySelect:
-    return select(*SUMMARY_COLUMNS).join(Council, Council.id == S.council_id)
+def summaries(db: AsyncSession) -> AnySelect:
+    """Sessions with their keys and their summaries (`document`), to filter and order."""
+    return select(S.id, S.start_date, S.ordinal, _summary_column(dialect_of(db))).join(
+        Council, Council.id == S.council_id
+    )
 
 
 async def list_sessions(
-    db: AsyncSession,
-    *,
-    page: PageRequest,
-    sort: str,
-    wanted: "SessionFilter",
-) -> tuple[list[dict[str, Any]], str | None]:
-    conditions = await session_conditions(db, wanted)
-    keyset, key_of = SORTS[sort]
-    rows = (await db.execute(page.select(sessions_query().where(*conditions), keyset))).all()
-    rows, next_cursor = page.cut(rows, keyset, key_of)
-    citations = await cited_source_ids(db, entity="session", record_ids=[r.id for r in rows])
-    return [summary_json(r, citations.get(r.id, [])) for r in rows], next_cursor
-
-
-async def list_sessions_json(
     db: AsyncSession, *, page: PageRequest, sort: str, wanted: "SessionFilter"
 ) -> tuple[bytes, str | None]:
-    """The page list_sessions gives, as the JSON array of its items. On PostgreSQL each row
-    comes with its summary as the database keeps it written (migration 0010), which
-    Python only joins: building fifty summaries in Python, and their citations in a
-    second query, cost more than the query itself (bench/NOTES.md)."""
-    if db.get_bind().dialect.name != "postgresql":
-        items, next_cursor = await list_sessions(db, page=page, sort=sort, wanted=wanted)
-        return orjson.dumps(items), next_cursor
+    """A page of session summaries, as the JSON array of its items, and the next cursor."""
     conditions = await session_conditions(db, wanted)
     keyset, key_of = SORTS[sort]
-    query: AnySelect = select(
-        S.id, S.start_date, S.ordinal, S.summary_document.label("document")
-    ).where(*conditions)
-    return await documents_page(db, page, query, keyset, key_of)
+    return await documents_page(db, page, summaries(db).where(*conditions), keyset, key_of)
 
 
-async def default_page_json(
-    documents: DocumentPool, page: PageRequest, q: str | None
-) -> tuple[bytes, str | None]:
-    """list_sessions_json in the default order with no filter but `q`, on PostgreSQL: the
-    pages anonymous clients walk and search most (the direct route, sessions/router.py),
-    from one hand-written query (`page_sql`) read on asyncpg itself, as a session detail
-    is. Its order and cursors are those of SORTS["start_date"], so that a cursor from
-    either route pages on in the other."""
-    words = query_words(q) if q is not None else []
-    bounds = [bound for word in words for bound in (word, prefix_upper_bound(word))]
-    keyset, _ = SORTS["start_date"]
-    start_date, session_id = page.decode(keyset) or (date.min, "")
-    sql = page_sql(len(words), page.limit)
-    found = await fetch_row(documents, sql, start_date, session_id, *bounds)
-    return page.of_documents(found, keyset, ("start_date", "id"))
-
-
-async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[dict[str, Any]]:
+async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[Document]:
     if not session_ids:
         return []
-    rows = (await db.execute(sessions_query().where(S.id.in_(session_ids)))).all()
-    citations = await cited_source_ids(db, entity="session", record_ids=session_ids)
-    return [summary_json(r, citations.get(r.id, [])) for r in rows]
+    rows = await db.execute(summaries(db).where(S.id.in_(session_ids)))
+    return [Document(row.document.encode()) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -217,6 +111,27 @@ class SessionFilter:
     topic: str | None = None
     q: str | None = None
     updated_since: datetime | None = None
+
+
+# Tables of the layers above sessions (people, topics) that lists, filters and calendars
+# of sessions read, as documents do: SQL may read any table, Python imports only go down.
+participation = table(
+    "participation", column("id"), column("session_id"), column("person_id"), column("role")
+)
+person = table("person", column("id"), column("name"))
+agenda_item = table("agenda_item", column("session_id"), column("topic_id"), column("position"))
+topic = table("topic", column("id"), column("slug"), column("name"), column("parent_id"))
+
+
+async def _topic_and_narrower(db: AsyncSession, id_or_slug: str) -> list[str]:
+    """The ids of the topic named by id or slug and of every topic under it."""
+    tree = (
+        select(topic.c.id)
+        .where(or_(topic.c.id == id_or_slug, topic.c.slug == id_or_slug))
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union_all(select(topic.c.id).join(tree, topic.c.parent_id == tree.c.id))
+    return list(await db.scalars(select(tree.c.id)))
 
 
 def _unknown(parameter: str, message: str) -> ValidationFailed:
@@ -250,15 +165,16 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
     if wanted.date_to is not None:
         conditions.append(S.start_date <= wanted.date_to)
     for person_id in dict.fromkeys(wanted.participants):
-        if await db.get(Person, person_id) is None:
+        if await db.scalar(select(person.c.id).where(person.c.id == person_id)) is None:
             raise _unknown("participant", f"No person has the id '{person_id}'.")
-        attended = select(Participation.session_id).where(Participation.person_id == person_id)
+        attended = select(participation.c.session_id).where(participation.c.person_id == person_id)
         conditions.append(S.id.in_(attended))
     if wanted.topic is not None:
-        topic_id = await find_topic_id(db, wanted.topic)
-        if topic_id is None:
+        topics = await _topic_and_narrower(db, wanted.topic)
+        if not topics:
             raise _unknown("topic", f"No topic has the id or slug '{wanted.topic}'.")
-        conditions.append(S.id.in_(sessions_with_topic(topic_id)))
+        on_agenda = select(agenda_item.c.session_id).where(agenda_item.c.topic_id.in_(topics))
+        conditions.append(S.id.in_(on_agenda))
     if wanted.q is not None:
         conditions += has_words(wanted.q, "session", S.id)
     if wanted.updated_since is not None:
@@ -273,107 +189,15 @@ async def require_session(db: AsyncSession, session_id: str) -> CouncilSession:
     return session
 
 
-def _neighbour(later: bool) -> ColumnElement[Any]:
-    """The id of the council's session just before (or after) this one, by date."""
-    other = aliased(CouncilSession)
-    mine, theirs = tuple_(S.start_date, S.id), tuple_(other.start_date, other.id)
-    return (
-        select(other.id)
-        .where(other.council_id == S.council_id, theirs > mine if later else theirs < mine)
-        .order_by(
-            *(
-                (other.start_date.asc(), other.id.asc())
-                if later
-                else (other.start_date.desc(), other.id.desc())
-            )
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
+async def get_session_detail(db: AsyncSession, session_id: str) -> Document:
+    """The session with its council, segments, participants, agenda and sources."""
+    return Document(await read_session_json(db, session_id))
 
 
-async def _segments_json(db: AsyncSession, session_id: str) -> list[dict[str, Any]]:
-    participants: dict[str, list[str]] = defaultdict(list)
-    for segment_id, participation_id in await db.execute(
-        select(SegmentParticipant.segment_id, SegmentParticipant.participation_id)
-        .join(Segment, Segment.id == SegmentParticipant.segment_id)
-        .where(Segment.session_id == session_id)
-        .order_by(SegmentParticipant.participation_id)
-    ):
-        participants[segment_id].append(participation_id)
-    segments = await db.scalars(
-        select(Segment).where(Segment.session_id == session_id).order_by(Segment.position)
-    )
-    return [
-        {
-            "id": s.id,
-            "key": s.key,
-            "kind": s.kind.value,
-            "format": s.format,
-            "title": s.title,
-            "date": iso_date(s.date),
-            "part_of_day": s.part_of_day.value if s.part_of_day else None,
-            "description": s.description,
-            "participant_ids": participants[s.id],
-        }
-        for s in segments
-    ]
-
-
-# Built once: constructing this statement costs more than running it (measured with
-# pyinstrument on the benchmark data; see bench/NOTES.md).
-DETAIL_QUERY = (
-    sessions_query()
-    .add_columns(
-        _neighbour(later=False).label("previous_session_id"),
-        _neighbour(later=True).label("next_session_id"),
-    )
-    .where(S.id == bindparam("session_id"))
-)
-
-
-async def get_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
-    """The session with its council, segments, participants, agenda and sources: on
-    PostgreSQL one query that builds the document (kept as written: db.Document),
-    elsewhere a few small ones."""
-    if db.get_bind().dialect.name == "postgresql":
-        return await fetch_document(db, DETAIL_SQL, session_id, missing=_missing(session_id))
-    return await portable_session_detail(db, session_id)
-
-
-async def read_session_json(
-    documents: DocumentPool | None, engine: AsyncEngine, session_id: str
-) -> bytes:
-    """get_session_detail for a read request, as served: on PostgreSQL the JSON as
-    PostgreSQL wrote it, never parsed, straight from the pool of `documents` without the
-    ORM session that would cost a tenth of the request (bench/NOTES.md); on SQLite (no
-    `documents`) from the engine."""
-    if documents is not None:
-        return await fetch_json(documents, DETAIL_SQL, session_id, missing=_missing(session_id))
-    async with AsyncSession(engine) as db:
-        return orjson.dumps(await portable_session_detail(db, session_id))
-
-
-def _missing(session_id: str) -> str:
-    return f"No session has the id '{session_id}'."
-
-
-async def portable_session_detail(db: AsyncSession, session_id: str) -> dict[str, Any]:
-    """The same document on any database, from a few small queries."""
-    row = (await db.execute(DETAIL_QUERY, {"session_id": session_id})).one_or_none()
-    if row is None:
-        raise NotFound(_missing(session_id))
-    citations = await cited_source_ids(db, entity="session", record_ids=[session_id])
-    source_ids = citations.get(session_id, [])
-    sources = await sources_by_id(db, source_ids)
-    return summary_json(row, source_ids) | {
-        "segments": await _segments_json(db, session_id),
-        "participants": await participations_json(db, session_id=session_id),
-        "agenda": await agenda_json(db, session_id=session_id),
-        "previous_session_id": row.previous_session_id,
-        "next_session_id": row.next_session_id,
-        "sources": [sources[s] for s in source_ids],
-    }
+async def read_session_json(db: AsyncSession, session_id: str) -> bytes:
+    """get_session_detail as served: the JSON as the database wrote it, never parsed."""
+    missing = f"No session has the id '{session_id}'."
+    return await fetch_json(db, DETAIL(dialect_of(db)), {"session_id": session_id}, missing=missing)
 
 
 async def _check_ordinal_free(
@@ -477,8 +301,9 @@ async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, 
     await db.flush()
     await _set_segments(db, session.id, data.segments, created=True)
     await cite(db, entity="session", record_id=session.id, source_ids=data.source_ids)
-    await index_new_session(db, session, council.acronym or council.name, data.segments)
-    return await journal.after_create(db, "session", session.id, get_session_detail)
+    record = await journal.after_create(db, "session", session.id, get_session_detail)
+    await index_session(db, record, created=True)
+    return record
 
 
 async def update_session(
@@ -532,10 +357,17 @@ async def update_session(
         await set_citations(db, entity="session", record_id=session_id, source_ids=data.source_ids)
     session.updated_at = utcnow()
     await db.flush()
-    await index_sessions(db, [session_id])
-    if data.start_date is not None:
-        await rederive_offices(db, session_id=session_id)
-    return await journal.after_update(db, "session", before, get_session_detail)
+    await journal.written(db, Written("session", session_id, changed=frozenset(fields)))
+    record = await journal.after_update(db, "session", before, get_session_detail)
+    await index_session(db, record)
+    return record
+
+
+async def index_sessions(db: AsyncSession, session_ids: Iterable[str]) -> None:
+    """Index sessions again whose text changed with another record (the names of their
+    council, or of a topic on their agenda)."""
+    for session_id in set(session_ids):
+        await index_session(db, await get_session_detail(db, session_id))
 
 
 async def delete_session(db: AsyncSession, *, session_id: str, if_match: str | None = None) -> None:
@@ -548,48 +380,18 @@ async def delete_session(db: AsyncSession, *, session_id: str, if_match: str | N
     journal.deleted(db, "session", before)
 
 
-async def person_sessions(
-    db: AsyncSession, *, person_id: str, page: PageRequest, sort: str, wanted: SessionFilter
-) -> tuple[list[dict[str, Any]], str | None]:
-    """The sessions a person attended, each with how they took part."""
-    items, next_cursor = await list_sessions(
-        db, page=page, sort=sort, wanted=replace(wanted, participants=[person_id])
-    )
-    rows = await db.execute(
-        select(
-            Participation.session_id,
-            Participation.id,
-            Participation.delegation,
-            Participation.role,
-            Office.title,
-        )
-        .outerjoin(Office, Office.id == Participation.office_id)
-        .where(
-            Participation.person_id == person_id,
-            Participation.session_id.in_([item["id"] for item in items]),
-        )
-    )
-    taking_part = {
-        session_id: {
-            "id": participation_id,
-            "delegation": delegation,
-            "role": role.value,
-            "title_at_time": title,
-        }
-        for session_id, participation_id, delegation, role, title in rows
-    }
-    return [item | {"participation": taking_part[item["id"]]} for item in items], next_cursor
-
-
 async def timeline(
     db: AsyncSession, *, council_id: str, page: PageRequest
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A council's sessions in date order, with the days since the previous one."""
     participants = (
-        select(func.count()).where(Participation.session_id == S.id).correlate(S).scalar_subquery()
+        select(func.count())
+        .where(participation.c.session_id == S.id)
+        .correlate(S)
+        .scalar_subquery()
     )
     agenda_items = (
-        select(func.count()).where(AgendaItem.session_id == S.id).correlate(S).scalar_subquery()
+        select(func.count()).where(agenda_item.c.session_id == S.id).correlate(S).scalar_subquery()
     )
     ordered = (
         select(
@@ -647,7 +449,7 @@ async def sessions_with_people_and_topics(
     names and roles and its agenda's topic names: what calendars and spreadsheets show."""
     keyset, _ = SORTS[sort]
     stmt = (
-        sessions_query()
+        summaries(db)
         .where(*await session_conditions(db, wanted))
         .order_by(*keyset.order_by())
         .limit(CALENDAR_LIMIT)
@@ -658,105 +460,68 @@ async def sessions_with_people_and_topics(
     topics: dict[str, list[str]] = defaultdict(list)
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
         for session_id, person_id, name, role in await db.execute(
-            select(Participation.session_id, Person.id, Person.name, Participation.role)
-            .join(Person, Person.id == Participation.person_id)
-            .where(Participation.session_id.in_(chunk))
-            .order_by(Participation.id)
+            select(participation.c.session_id, person.c.id, person.c.name, participation.c.role)
+            .join(person, person.c.id == participation.c.person_id)
+            .where(participation.c.session_id.in_(chunk))
+            .order_by(participation.c.id)
         ):
-            people[session_id].append({"person_id": person_id, "name": name, "role": role.value})
+            people[session_id].append({"person_id": person_id, "name": name, "role": role})
         for session_id, topic_name in await db.execute(
-            select(AgendaItem.session_id, Topic.name)
-            .join(Topic, Topic.id == AgendaItem.topic_id)
-            .where(AgendaItem.session_id.in_(chunk))
-            .order_by(AgendaItem.position)
+            select(agenda_item.c.session_id, topic.c.name)
+            .join(topic, topic.c.id == agenda_item.c.topic_id)
+            .where(agenda_item.c.session_id.in_(chunk))
+            .order_by(agenda_item.c.position)
         ):
             topics[session_id].append(topic_name)
     return [
-        summary_json(r, []) | {"participants": people[r.id], "topics": topics[r.id]} for r in rows
+        orjson.loads(r.document) | {"participants": people[r.id], "topics": topics[r.id]}
+        for r in rows
     ]
 
 
-# ---------------------------------------------------------------- the write lane's part
-# create_session on asyncpg itself for the write lane (app/sessions/writes.py): the same
-# rows in three statements, where the ORM took six and cost the worker most of a write's
-# CPU (bench/NOTES.md, finding 25). Only the way through is here: whatever a rule refuses,
-# the lane leaves to create_session, which says why.
-NEW_SESSION_COUNCIL_SQL = """
-SELECT c.id, coalesce(c.acronym, c.name) AS label,
-       EXISTS (SELECT FROM council_session s WHERE s.council_id = c.id AND s.ordinal = $2)
-           AS ordinal_taken
-FROM council c
-WHERE c.id = $1 OR c.slug = $1
-"""
-INSERT_SESSION_SQL = """
-WITH new_session AS (
-    INSERT INTO council_session (id, council_id, ordinal, title, start_date, end_date, timezone,
-                                 location_city, location_country, location_venue, host_country,
-                                 guest_countries, status, summary, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::json, $13, $14, $15, $15)
-), new_segments AS (
-    INSERT INTO segment (id, session_id, key, position, kind, format, title, date, part_of_day,
-                         description)
-    SELECT s.id, $1, s.key, s.position - 1, s.kind, s.format, s.title, s.date, s.part_of_day,
-           s.description
-    FROM unnest($16::varchar[], $17::varchar[], $18::varchar[], $19::varchar[], $20::varchar[],
-                $21::date[], $22::varchar[], $23::text[])
-         WITH ORDINALITY AS s (id, key, kind, format, title, date, part_of_day, description,
-                               position)
-)
-INSERT INTO search_term (entity, record_id, term, weight)
-SELECT 'session', $1, t.term, t.weight FROM unnest($24::varchar[], $25::int[]) AS t (term, weight)
-"""
+def agenda_texts(
+    title: str | None, note: str | None, topic_name: str, topic_names: dict[str, str]
+) -> list[str | None]:
+    """What an agenda item adds to its session's text: its title and note, and its
+    topic's names in every language."""
+    return [title, note, topic_name, *topic_names.values()]
 
 
-async def create_session_directly(
-    connection: asyncpg.Connection, data: SessionCreate
-) -> Document | None:
-    """create_session's session, in the connection's transaction; None when the lane
-    leaves it to create_session: the council unknown, the ordinal taken, a segment out of
-    the session's dates, named by id or by a key given twice, or sources cited."""
-    segments = data.segments
-    keys = [s.key for s in segments if s.key is not None]
-    if data.source_ids or any(s.id is not None for s in segments) or len(set(keys)) < len(keys):
-        return None
-    end_date = data.end_date or data.start_date
-    try:
-        _check_segment_dates(segments, data.start_date, end_date)
-    except ValidationFailed:
-        return None
-    councils = await connection.fetch(NEW_SESSION_COUNCIL_SQL, data.council_id, data.ordinal)
-    if len(councils) != 1 or councils[0]["ordinal_taken"]:
-        return None
-    council = councils[0]
-    location = data.location
-    session_id, now = new_id(), utcnow()
-    terms = new_session_terms(data, council["label"], segments)
-    await connection.execute(
-        INSERT_SESSION_SQL,
-        session_id,
-        council["id"],
-        data.ordinal,
-        data.title,
-        data.start_date,
-        end_date,
-        data.timezone,
-        location.city if location else None,
-        location.country if location else None,
-        location.venue if location else None,
-        data.host_country,
-        json.dumps(data.guest_countries),  # as the ORM's JSON type writes it
-        data.status or default_status(end_date),
-        data.summary,
-        now,
-        [new_id() for _ in segments],
-        [s.key for s in segments],
-        [s.kind.value for s in segments],
-        [s.format for s in segments],
-        [s.title for s in segments],
-        [s.date for s in segments],
-        [s.part_of_day.value if s.part_of_day else None for s in segments],
-        [s.description for s in segments],
-        list(terms),
-        list(terms.values()),
-    )
-    return await fetch_document(connection, DETAIL_SQL, session_id, missing=_missing(session_id))
+def session_texts(document: dict[str, Any]) -> list[tuple[str | None, int]]:
+    """What a session is found by, from its detail document: its title, summary and
+    segments, and what its agenda items add (`agenda_texts`)."""
+    texts: list[tuple[str | None, int]] = [(document["title"], NAME), (document["summary"], TEXT)]
+    for segment in document["segments"]:
+        texts += [(segment[field], TEXT) for field in ("title", "format", "description")]
+    for item in document["agenda"]:
+        topic_ = item["topic"]
+        texts += [
+            (text, TEXT)
+            for text in agenda_texts(item["title"], item["note"], topic_["name"], topic_["names"])
+        ]
+    return texts
+
+
+async def index_session(
+    db: AsyncSession, document: dict[str, Any], *, created: bool = False
+) -> None:
+    """Replace a session's terms with those of its detail document; a session `created`
+    in this request has none to replace."""
+    await set_terms(db, "session", document["id"], session_texts(document), created=created)
+
+
+@journal.follow("council")
+async def _follow_council(db: AsyncSession, write: Written) -> None:
+    """A council's sessions are deleted with it (only when asked: 409 otherwise), and
+    indexed again when its names change, which default titles are made of."""
+    session_ids = list(await db.scalars(select(S.id).where(S.council_id == write.record_id)))
+    if write.deleting:
+        if session_ids and not write.cascade:
+            raise Conflict(
+                f"The council has {len(session_ids)} session(s); "
+                "delete with ?cascade=true to delete them too."
+            )
+        for session_id in session_ids:
+            await delete_session(db, session_id=session_id)
+    elif {"name", "acronym"} & write.changed:
+        await index_sessions(db, session_ids)

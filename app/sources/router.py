@@ -8,19 +8,18 @@ from app.http import (
     WRITE_PROBLEMS,
     CascadeParam,
     IfMatch,
-    StrictJsonRoute,
-    created_response,
     page_response,
     problems,
     resource_response,
 )
+from app.idempotency.routes import ApiRoute, created_response
 from app.pagination import Page, PageParams
 from app.sources import service
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
 
 SourceId = Annotated[str, Path(description="The source's id.")]
 
-router = APIRouter(prefix="/sources", tags=["sources"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/sources", tags=["sources"], route_class=ApiRoute)
 
 
 @router.get(

@@ -2,60 +2,40 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import ensure_free
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import Document, ensure_free, fetch_document
+from app.errors import Conflict, ValidationFailed
 from app.journal import service as journal
-from app.pagination import Keyset, PageRequest, SortKey
-from app.schemas import changes, reject_nulls, rfc3339
+from app.json_sql import JsonSql
+from app.pagination import Keyset, PageRequest, SortKey, documents_page
+from app.schemas import changes, reject_nulls
+from app.sources.documents import SOURCE, source_document
 from app.sources.models import Citation, Source
 from app.sources.schemas import SourceCreate, SourceUpdate
 
-SOURCE_COLUMNS = (
-    Source.id,
-    Source.url,
-    Source.title,
-    Source.publisher,
-    Source.language,
-    Source.published_on,
-    Source.online_on,
-    Source.note,
-    Source.created_at,
-    Source.updated_at,
-)
 SOURCE_ORDER = Keyset([SortKey(Source.id)])
 
 
-def source_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "url": row.url,
-        "title": row.title,
-        "publisher": row.publisher,
-        "language": row.language,
-        "published_on": row.published_on,
-        "online_on": row.online_on,
-        "note": row.note,
-        "created_at": rfc3339(row.created_at),
-        "updated_at": rfc3339(row.updated_at),
-    }
+def _documents(db: AsyncSession) -> Any:
+    """A select of (id, document) for sources, for this database."""
+    j = JsonSql(db.get_bind().dialect.name)
+    document = j.as_text(source_document(j, "source"))
+    return select(Source.id, literal_column(document).label("document"))
 
 
-async def list_sources(
-    db: AsyncSession, *, page: PageRequest
-) -> tuple[list[dict[str, Any]], str | None]:
-    rows = (await db.execute(page.select(select(*SOURCE_COLUMNS), SOURCE_ORDER))).all()
-    rows, next_cursor = page.cut(rows, SOURCE_ORDER, lambda row: (row.id,))
-    return [source_json(row) for row in rows], next_cursor
+async def list_sources(db: AsyncSession, *, page: PageRequest) -> tuple[bytes, str | None]:
+    return await documents_page(db, page, _documents(db), SOURCE_ORDER, lambda row: (row.id,))
 
 
-async def get_source(db: AsyncSession, source_id: str) -> dict[str, Any]:
-    row = (await db.execute(select(*SOURCE_COLUMNS).where(Source.id == source_id))).one_or_none()
-    if row is None:
-        raise NotFound(f"No source has the id '{source_id}'.")
-    return source_json(row)
+async def get_source(db: AsyncSession, source_id: str) -> Document:
+    return await fetch_document(
+        db,
+        SOURCE(db.get_bind().dialect.name),
+        {"source_id": source_id},
+        missing=f"No source has the id '{source_id}'.",
+    )
 
 
 async def create_source(db: AsyncSession, *, data: SourceCreate) -> dict[str, Any]:
@@ -167,9 +147,9 @@ async def cited_source_ids(
     return result
 
 
-async def sources_by_id(db: AsyncSession, source_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+async def sources_by_id(db: AsyncSession, source_ids: Iterable[str]) -> dict[str, Document]:
     ids = list(set(source_ids))
     if not ids:
         return {}
-    rows = await db.execute(select(*SOURCE_COLUMNS).where(Source.id.in_(ids)))
-    return {row.id: source_json(row) for row in rows}
+    rows = await db.execute(_documents(db).where(Source.id.in_(ids)))
+    return {row.id: Document(row.document.encode()) for row in rows}

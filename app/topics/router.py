@@ -10,12 +10,11 @@ from app.http import (
     CascadeParam,
     IfMatch,
     SearchParam,
-    StrictJsonRoute,
-    created_response,
     page_response,
     problems,
     resource_response,
 )
+from app.idempotency.routes import ApiRoute, created_response
 from app.pagination import Page, PageParams
 from app.sessions.router import (
     SESSION_FORMATS,
@@ -25,20 +24,19 @@ from app.sessions.router import (
     SortParam,
     sessions_response,
 )
-from app.sessions.schemas import SessionSummary
+from app.sessions.schemas import AgendaItemRead, SessionSummary
 from app.topics import service
 from app.topics.schemas import (
     AgendaItemCreate,
-    AgendaItemRead,
     AgendaItemUpdate,
     TopicCreate,
     TopicRead,
     TopicUpdate,
 )
 
-topics_router = APIRouter(prefix="/topics", tags=["topics"], route_class=StrictJsonRoute)
+topics_router = APIRouter(prefix="/topics", tags=["topics"], route_class=ApiRoute)
 agenda_router = APIRouter(
-    prefix="/sessions/{session_id}/agenda", tags=["agenda"], route_class=StrictJsonRoute
+    prefix="/sessions/{session_id}/agenda", tags=["agenda"], route_class=ApiRoute
 )
 
 
@@ -178,7 +176,7 @@ async def delete_topic(
 )
 async def list_agenda(request: Request, db: DbSession, session: SessionDep) -> Response:
     """The agenda in order (`position` 1, 2, …). Always one page."""
-    return page_response(request, await service.agenda_json(db, session_id=session.id), None)
+    return page_response(request, await service.list_agenda(db, session.id), None)
 
 
 @agenda_router.post(

@@ -3,6 +3,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
+from app.sessions.schemas import TopicSummary
 from app.types import CountryList, IdList, Labels, LongText, Name, RecordRef, Slug
 
 
@@ -24,13 +25,6 @@ class TopicUpdate(InputModel):
     parent_id: RecordRef | None = None
     description: LongText | None = None
     countries: Annotated[CountryList | None, NOT_NULL] = None
-
-
-class TopicSummary(ReadModel):
-    id: str
-    slug: str
-    name: str
-    names: dict[str, str]
 
 
 class TopicRead(ReadModel):
@@ -72,16 +66,3 @@ class AgendaItemUpdate(InputModel):
     title: Name | None = None
     note: LongText | None = None
     source_ids: Annotated[IdList | None, NOT_NULL] = None
-
-
-class AgendaItemRead(ReadModel):
-    id: str
-    session_id: str
-    topic_id: str
-    topic: TopicSummary
-    position: int
-    title: str | None
-    note: str | None
-    source_ids: list[str]
-    created_at: Timestamp
-    updated_at: str

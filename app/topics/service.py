@@ -2,30 +2,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import orjson
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Document, ensure_free, fetch_document, touch, utcnow
+from app.db import Document, dialect_of, ensure_free, fetch_document, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.ids import new_id
 from app.journal import service as journal
-from app.pagination import PageRequest
+from app.pagination import PageRequest, json_array
 from app.schemas import changes, reject_nulls, rfc3339
-from app.search.service import (
-    TEXT,
-    add_session_texts,
-    added_terms,
-    agenda_texts,
-    delete_terms,
-    index_sessions,
-    index_topic,
-    list_records,
-)
-from app.sessions.detail_sql import AGENDA_ITEM_SQL
+from app.sessions.documents import AGENDA, AGENDA_ITEM
 from app.sessions.models import CouncilSession
-from app.sources.service import cite, cited_source_ids, set_citations
+from app.sessions.service import agenda_texts, index_sessions
+from app.sources.service import cite, set_citations
+from app.terms.service import NAME, TEXT, add_terms, delete_terms, list_records, set_terms
 from app.topics.models import AgendaItem, Topic
 from app.topics.schemas import AgendaItemCreate, AgendaItemUpdate, TopicCreate, TopicUpdate
 
@@ -224,7 +214,7 @@ async def delete_topic(
             "item(s); delete with ?cascade=true to delete those too."
         )
     for session_id in sessions:
-        for item in await agenda_json(db, session_id=session_id):
+        for item in orjson.loads(await list_agenda(db, session_id)):
             if item["topic_id"] in subtree:
                 journal.deleted(db, "agenda_item", item)
     for narrower_id in subtree[1:]:
@@ -239,68 +229,19 @@ async def delete_topic(
 
 # ---------------------------------------------------------------- agenda items
 
-AGENDA_COLUMNS = (
-    AgendaItem.id,
-    AgendaItem.session_id,
-    AgendaItem.topic_id,
-    Topic.slug.label("topic_slug"),
-    Topic.name.label("topic_name"),
-    Topic.names.label("topic_names"),
-    AgendaItem.position,
-    AgendaItem.title,
-    AgendaItem.note,
-    AgendaItem.created_at,
-    AgendaItem.updated_at,
-)
+
+async def list_agenda(db: AsyncSession, session_id: str) -> bytes:
+    """A session's agenda in order, as the JSON array of its items' documents."""
+    return json_array(await db.scalars(AGENDA(dialect_of(db)), {"session_id": session_id}))
 
 
-async def agenda_json(
-    db: AsyncSession, *, session_id: str, item_id: str | None = None
-) -> list[dict[str, Any]]:
-    stmt = (
-        select(*AGENDA_COLUMNS)
-        .join(Topic, Topic.id == AgendaItem.topic_id)
-        .where(AgendaItem.session_id == session_id)
-        .order_by(AgendaItem.position)
+async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> Document:
+    return await fetch_document(
+        db,
+        AGENDA_ITEM(dialect_of(db)),
+        {"session_id": session_id, "item_id": item_id},
+        missing=f"The session's agenda has no item with the id '{item_id}'.",
     )
-    if item_id is not None:
-        stmt = stmt.where(AgendaItem.id == item_id)
-    rows = (await db.execute(stmt)).all()
-    citations = await cited_source_ids(db, entity="agenda_item", record_ids=[r.id for r in rows])
-    return [
-        {
-            "id": r.id,
-            "session_id": r.session_id,
-            "topic_id": r.topic_id,
-            "topic": {
-                "id": r.topic_id,
-                "slug": r.topic_slug,
-                "name": r.topic_name,
-                "names": r.topic_names,
-            },
-            "position": r.position,
-            "title": r.title,
-            "note": r.note,
-            "source_ids": citations.get(r.id, []),
-            "created_at": rfc3339(r.created_at),
-            "updated_at": rfc3339(r.updated_at),
-        }
-        for r in rows
-    ]
-
-
-def _no_item(item_id: str) -> str:
-    return f"The session's agenda has no item with the id '{item_id}'."
-
-
-async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> dict[str, Any]:
-    missing = _no_item(item_id)
-    if db.get_bind().dialect.name == "postgresql":
-        return await fetch_document(db, AGENDA_ITEM_SQL, item_id, session_id, missing=missing)
-    found = await agenda_json(db, session_id=session_id, item_id=item_id)
-    if not found:
-        raise NotFound(missing)
-    return found[0]
 
 
 async def _agenda_topic(db: AsyncSession, topic_id_or_slug: str) -> Topic:
@@ -365,72 +306,8 @@ async def create_agenda_item(
     await _place(db, session_id, item, data.position)  # inserted at its place, not moved there
     await cite(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
     texts = agenda_texts(data.title, data.note, topic.name, topic.names)
-    await add_session_texts(db, session_id, texts)
+    await add_terms(db, "session", session_id, texts)
     return await journal.after_create(db, "agenda_item", item.id, _item_reader(session_id))
-
-
-# create_agenda_item on asyncpg itself for the write lane (app/sessions/writes.py):
-# three statements, where the ORM took eight (bench/NOTES.md, finding 25). Only the way
-# through is here: whatever a rule refuses, the lane leaves to create_agenda_item.
-# First the session is marked changed, which locks it (as _change_agenda does); the
-# agenda's positions are read by the next statement, which sees the last writer's.
-NEW_AGENDA_ITEM_TOPIC_SQL = """
-WITH changed AS (UPDATE council_session SET updated_at = $3 WHERE id = $1 RETURNING id)
-SELECT t.id, t.name, t.names::text AS names, (SELECT id FROM changed) AS session_id
-FROM topic t
-WHERE t.id = $2 OR t.slug = $2
-"""
-INSERT_AGENDA_ITEM_SQL = """
-WITH new_item AS (
-    INSERT INTO agenda_item (id, session_id, topic_id, position, title, note, created_at,
-                             updated_at)
-    SELECT $1, $2::varchar, $3, count(*) + 1, $4, $5, $6, $6
-    FROM agenda_item WHERE session_id = $2::varchar
-    -- positions 1 to n, as _place keeps them (else it numbers them again)
-    HAVING count(DISTINCT position) = count(*) AND coalesce(max(position), 0) = count(*)
-       AND coalesce(min(position), 1) = 1
-    RETURNING id
-), new_terms AS (
-    INSERT INTO search_term (entity, record_id, term, weight)
-    SELECT 'session', $2::varchar, term, $7 FROM new_item, unnest($8::varchar[]) AS term
-    ON CONFLICT DO NOTHING
-)
-SELECT count(*) FROM new_item
-"""
-
-
-async def create_agenda_item_directly(
-    connection: asyncpg.Connection, session_id: str, data: AgendaItemCreate
-) -> Document | None:
-    """create_agenda_item's item at the end of the agenda, in the connection's transaction;
-    None when the lane leaves it to create_agenda_item: the session or the topic unknown,
-    a position or sources given."""
-    if data.position is not None or data.source_ids:
-        return None
-    now = utcnow()
-    topics = await connection.fetch(NEW_AGENDA_ITEM_TOPIC_SQL, session_id, data.topic_id, now)
-    if len(topics) != 1 or topics[0]["session_id"] is None:
-        return None
-    topic = topics[0]
-    terms = added_terms(
-        agenda_texts(data.title, data.note, topic["name"], orjson.loads(topic["names"]))
-    )
-    item_id = new_id()
-    added = await connection.fetchval(
-        INSERT_AGENDA_ITEM_SQL,
-        item_id,
-        session_id,
-        topic["id"],
-        data.title,
-        data.note,
-        now,
-        TEXT,
-        list(terms),
-    )
-    if not added:
-        return None
-    missing = _no_item(item_id)
-    return await fetch_document(connection, AGENDA_ITEM_SQL, item_id, session_id, missing=missing)
 
 
 async def update_agenda_item(
@@ -470,3 +347,9 @@ async def delete_agenda_item(
     await _renumber(db, session_id)
     await index_sessions(db, [session_id])
     journal.deleted(db, "agenda_item", before)
+
+
+async def index_topic(db: AsyncSession, topic_id: str) -> None:
+    topic = await db.get_one(Topic, topic_id)
+    texts = [(topic.name, NAME), (topic.description, TEXT)]
+    await set_terms(db, "topic", topic_id, texts + [(n, NAME) for n in topic.names.values()])

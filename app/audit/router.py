@@ -1,3 +1,5 @@
+"""The journal read back: the change feed, the audit trail and each record's history."""
+
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -8,7 +10,8 @@ from app.auth.dependencies import admin_access
 from app.councils.service import find_council_id
 from app.db import DbSession, as_db_time
 from app.errors import NotFound
-from app.http import StrictJsonRoute, page_body, page_response, problems
+from app.http import page_body, page_response, problems
+from app.idempotency.routes import ApiRoute
 from app.journal import service as journal
 from app.journal.models import AuditEntry, Change
 from app.pagination import (
@@ -23,7 +26,7 @@ from app.pagination import (
 from app.schemas import Timestamp, rfc3339
 from app.types import Rfc3339
 
-router = APIRouter(route_class=StrictJsonRoute)
+router = APIRouter(route_class=ApiRoute)
 
 FEED_ORDER = Keyset([SortKey(Change.seq)])
 AUDIT_ORDER = Keyset([datetime_key(AuditEntry.at), SortKey(AuditEntry.id)])
@@ -65,6 +68,7 @@ class AuditRead(BaseModel):
 )
 async def list_changes(
     request: Request,
+    db: DbSession,
     limit: LimitParam = 50,
     since: Annotated[
         str | None,
@@ -88,12 +92,7 @@ async def list_changes(
     )
     after = feed.decode(FEED_ORDER)
     since_seq = after[0] if after else 0
-    documents = request.app.state.documents
-    if documents is not None:
-        items, last = await journal.feed_page(documents, since_seq, limit)
-    else:
-        async with request.app.state.read_sessionmaker() as db:
-            items, last = await journal.feed_page(db, since_seq, limit)
+    items, last = await journal.feed_page(db, since_seq, limit)
     cursor = feed.encode([since_seq if last is None else last])
     return Response(page_body(items, cursor), media_type="application/json")
 

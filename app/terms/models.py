@@ -13,12 +13,8 @@ class SearchTerm(Base):
     or topic. `weight` 1 marks words of the record's name or title, which rank first."""
 
     __tablename__ = "search_term"
-    # The prefix range of a word, with what a search reads of each term, so that the
-    # index alone answers it; with only (entity, term), PostgreSQL read each term's row,
-    # or, once vacuumed, the primary key's whole range of the entity (bench/NOTES.md,
-    # finding 15).
-    # The index also carries `label`, so that a person search ranks and orders its
-    # matches from the index alone (bench/NOTES.md, finding 17).
+    # The prefix range of a word, with what a search reads of each term (`label` too,
+    # by which a person search orders its matches), so that the index alone answers it.
     __table_args__ = (
         Index(
             "ix_search_term_lookup",

@@ -1,0 +1,186 @@
+"""Search terms: each record's words, kept in step with the record by its own domain
+(`set_terms`), and the matching of queries against them."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.errors import ValidationFailed
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey
+from app.terms.models import SearchTerm
+from app.terms.normalize import prefix_upper_bound, search_words
+
+NAME, TEXT = 1, 0  # weights: words of the name or title rank above other words
+
+
+def _terms(text: str | None) -> list[str]:
+    """The terms a text is found by: its words, each cut to the column's 100 characters."""
+    return [word[:100] for word in search_words(text or "")]
+
+
+def _term_weights(texts: Iterable[tuple[str | None, int]]) -> dict[str, int]:
+    """Each term of the texts with the highest weight it has among them."""
+    weights: dict[str, int] = {}
+    for text, weight in texts:
+        for term in _terms(text):
+            weights[term] = max(weight, weights.get(term, 0))
+    return weights
+
+
+async def set_terms(
+    db: AsyncSession,
+    entity: str,
+    record_id: str,
+    texts: Iterable[tuple[str | None, int]],
+    *,
+    label: str | None = None,
+    created: bool = False,
+) -> None:
+    """Replace a record's terms; a record `created` in this request has none yet."""
+    weights = _term_weights(texts)
+    if not created:
+        await delete_terms(db, entity, [record_id])
+    if weights:
+        await db.execute(
+            insert(SearchTerm),
+            [
+                {
+                    "entity": entity,
+                    "record_id": record_id,
+                    "term": term,
+                    "weight": weight,
+                    "label": label,
+                }
+                for term, weight in weights.items()
+            ],
+        )
+
+
+async def delete_terms(db: AsyncSession, entity: str, record_ids: Sequence[str]) -> None:
+    if record_ids:
+        await db.execute(
+            delete(SearchTerm).where(
+                SearchTerm.entity == entity, SearchTerm.record_id.in_(record_ids)
+            )
+        )
+
+
+async def add_terms(
+    db: AsyncSession, entity: str, record_id: str, texts: Iterable[str | None]
+) -> None:
+    """Add the words of `texts` to a record's terms with the weight of TEXT, the lowest,
+    so that a word the record has already keeps its own weight."""
+    terms = {term for text in texts for term in _terms(text)}
+    if not terms:
+        return
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    await db.execute(
+        dialect.insert(SearchTerm).on_conflict_do_nothing(),
+        [
+            {"entity": entity, "record_id": record_id, "term": term, "weight": TEXT}
+            for term in terms
+        ],
+    )
+
+
+def query_words(q: str) -> list[str]:
+    words = search_words(q)[:10]
+    if not words:
+        raise ValidationFailed(
+            "The query has no searchable words.",
+            errors=[("/query/q", "Give at least one letter or digit to search for.")],
+        )
+    return words
+
+
+def has_words(q: str, entity: str, record_id: Any) -> list[ColumnElement[bool]]:
+    """Conditions that the record has every word of `q` (as a prefix of a term): one
+    semi-join a word, which the planner may run from either side, whereas `matches` must
+    rank every match first. For filtered lists that keep their own order."""
+    conditions: list[ColumnElement[bool]] = []
+    for word in query_words(q):
+        having = select(SearchTerm.record_id).where(
+            SearchTerm.entity == entity,
+            SearchTerm.term >= word,
+            SearchTerm.term < prefix_upper_bound(word),
+        )
+        conditions.append(record_id.in_(having))
+    return conditions
+
+
+def matches(q: str, entities: Sequence[str]) -> Subquery:
+    """(entity, record_id, score) of the records that have every word of `q` as the prefix
+    of one of their terms. A word scores 2 when it is a whole term, 1 as a prefix, plus 1
+    when it is in the name or title; a record's score is the sum over the query's words."""
+    words = query_words(q)
+    in_range = [and_(SearchTerm.term >= w, SearchTerm.term < prefix_upper_bound(w)) for w in words]
+    per_word_score = [
+        func.max(
+            case(
+                (SearchTerm.term == w, 2 + SearchTerm.weight),
+                (match, 1 + SearchTerm.weight),
+                else_=0,
+            )
+        )
+        for w, match in zip(words, in_range, strict=True)
+    ]
+    score: Any = literal(0)
+    for part in per_word_score:
+        score = score + part
+    return (
+        select(SearchTerm.entity, SearchTerm.record_id, score.label("score"))
+        .where(SearchTerm.entity.in_(entities), or_(*in_range))
+        .group_by(SearchTerm.entity, SearchTerm.record_id)
+        .having(and_(*(part > 0 for part in per_word_score)))
+        .subquery("matches")
+    )
+
+
+def ranked(
+    stmt: AnySelect, *, entity: str, order: Sequence[InstrumentedAttribute[Any]], q: str | None
+) -> tuple[AnySelect, Keyset]:
+    """`stmt` in `order` (whose last column is unique), or, with a query, only the records
+    matching it, best first (a column `rank`) and then in `order`; with the keyset of
+    that order."""
+    if q is None:
+        return stmt, Keyset([SortKey(column) for column in order])
+    found = matches(q, [entity])
+    rank = (-found.c.score).label("rank")
+    model = order[-1].class_
+    keyset = Keyset([SortKey(rank), *(SortKey(column) for column in order)])
+    return stmt.add_columns(rank).join(found, found.c.record_id == model.id), keyset
+
+
+async def list_records(
+    db: AsyncSession,
+    *,
+    page: PageRequest,
+    stmt: Select[Any],
+    entity: str,
+    order: Sequence[InstrumentedAttribute[Any]],
+    q: str | None,
+) -> tuple[list[Any], str | None]:
+    """A page of the ORM records `stmt` selects, ranked (see `ranked`)."""
+    query, keyset = ranked(stmt, entity=entity, order=order, q=q)
+    rows, next_cursor = page.cut(
+        (await db.execute(page.select(query, keyset))).all(),
+        keyset,
+        lambda row: [*([row.rank] if q else []), *(getattr(row[0], c.key) for c in order)],
+    )
+    return [row[0] for row in rows], next_cursor
