@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app import (
+    docs,
     models,  # noqa: F401  (registers every table with the ORM)
     openapi,
 )
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Councils, sessions, participants and agendas of diplomatic meetings.",
         description=DESCRIPTION,
         license_info={"name": "MIT", "identifier": "MIT"},
+        # Served by app/docs.py, with their assets, instead of FastAPI's pages on a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
         separate_input_output_schemas=False,
         # Entente reports its own Prometheus metrics and JSON log lines (app/middleware.py).
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
     openapi.install(app)
+    docs.install(app)
     app.add_exception_handler(Replay, replay_response)
     # Before the API routes, whose documented twins serve what these let through, and
     # first of all: the hottest requests need not be tried against the docs' four routes.
