@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
 from tests.processes import Server, entente, server_env
 
@@ -98,17 +98,30 @@ def seeded_server(folder: Path, **settings: str) -> Iterator[Server]:
 
 
 async def screenshot(target: Path) -> None:
-    """Swagger UI on the seeded database, as an analyst first sees it."""
-    with tempfile.TemporaryDirectory() as folder, seeded_server(Path(folder)) as server:
+    """Swagger UI on the seeded database: the page's head, and *Try it out* on the CCQS."""
+    defaults = {"rate_limit": "1200", "anonymous_rate_limit": "300"}  # as a user has them
+    with tempfile.TemporaryDirectory() as folder, seeded_server(Path(folder), **defaults) as server:
         async with chromium() as context:
             page = await context.new_page()
             watched = Watched(page)
             await page.goto(f"{server.url}/docs")
-            await page.wait_for_selector(".opblock")
+            operation = page.locator("#operations-councils-councils_get")
+            await operation.locator(".opblock-summary").click()
+            await operation.locator(".try-out__btn").click()
+            await operation.locator(".execute").click()
+            answer = operation.locator(".live-responses-table tr.response")
+            await expect(answer.locator(".highlight-code")).to_contain_text('"slug": "ccqs"')
             await page.wait_for_load_state("networkidle")
             assert watched.outside() == [] and watched.errors == [], watched.__dict__
+            await page.evaluate("window.scrollTo(0, 0)")  # boxes are measured from the view
+            box = await answer.bounding_box()
+            assert box is not None
             target.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(target))
+            await page.screenshot(
+                path=str(target),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": 1280, "height": box["y"] + box["height"] + 16},
+            )
 
 
 if __name__ == "__main__":
