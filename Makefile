@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CODE := app tests migrations bench
 
-.PHONY: install run serve test fuzz chaos lint format migrate seed clean
+.PHONY: install run serve test fuzz chaos screenshot lint format migrate seed clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Entente needs Python 3.11 or newer (set PYTHON=python3.11).")'
@@ -47,6 +47,11 @@ fuzz: install
 ## then no acknowledged write may be lost or doubled (a fresh database on the local PostgreSQL)
 chaos: install
 	$(BIN)/python -m tests.chaos.run
+
+## screenshot: docs/swagger-ui.png, Swagger UI on the seeded database, taken by headless
+## Chromium (Debian's chromium, as the browser tests use it)
+screenshot: install
+	$(BIN)/python -m tests.browser docs/swagger-ui.png
 
 lint: install
 	$(BIN)/ruff check $(CODE)

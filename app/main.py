@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app import (
+    docs,
     models,  # noqa: F401  (registers every table with the ORM)
     openapi,
 )
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Councils, sessions, participants and agendas of diplomatic meetings.",
         description=DESCRIPTION,
         license_info={"name": "MIT", "identifier": "MIT"},
+        # Served by app/docs.py, with their assets, instead of FastAPI's pages on a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
         separate_input_output_schemas=False,
         # Entente reports its own Prometheus metrics and JSON log lines (app/middleware.py).
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
     openapi.install(app)
+    docs.install(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(health_router)
     # Who may do this (then, for a POST, whether it was done already: see ApiRoute).

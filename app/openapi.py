@@ -1,13 +1,14 @@
 """The OpenAPI document, completed where FastAPI cannot know: the problem answers every
 operation may give, optional authentication on public reads, `Idempotency-Key` on POST,
-and links from each create to the operations on what it created (for client generators
-and stateful fuzzers)."""
+links from each create to the operations on what it created (for client generators and
+stateful fuzzers), and examples that work on the seeded database (app/openapi_examples.py)."""
 
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app import openapi_examples
 from app.errors import Problem
 from app.types import COUNTRY_CODES
 
@@ -136,6 +137,7 @@ def customize(schema: dict[str, Any], *, public_read: bool) -> dict[str, Any]:
             if method == "post" and not path.startswith("/api/v1/keys"):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     _links(schema["paths"])
+    openapi_examples.apply(schema)
     return schema
 
 

@@ -23,6 +23,7 @@ from app.db import write_intent
 from app.main import create_app, shut_down
 from app.migrating import alembic_config
 from app.models import Base
+from tests.browser import BROWSER_SKIP_REASON, CHROMIUM
 
 PG_URL = os.environ.get("ENTENTE_TEST_DATABASE_URL", "")
 PG_SKIP_REASON = "PostgreSQL tests skipped: ENTENTE_TEST_DATABASE_URL is not set"
@@ -42,6 +43,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("!", PG_SKIP_REASON, yellow=True, bold=True)
     else:
         terminalreporter.write_sep("=", "PostgreSQL tests ran against ENTENTE_TEST_DATABASE_URL")
+    if CHROMIUM is None:
+        terminalreporter.write_sep("!", BROWSER_SKIP_REASON, yellow=True, bold=True)
+    else:
+        terminalreporter.write_sep("=", f"Browser tests ran in headless {CHROMIUM}")
 
 
 def migrate_fresh(url: str) -> None:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app import openapi_examples
 from app.cli import load_dataset
 from app.config import Settings
 from app.main import create_app, shut_down
@@ -125,6 +126,32 @@ async def test_seed_if_empty(database_file: str, api: httpx.AsyncClient) -> None
     assert skipped.returncode == 0, skipped.stderr
     assert "not loaded" in skipped.stdout
     assert differences(seeded, await everything(api)) == []
+
+
+async def test_seed_gives_a_new_database_the_ids_the_examples_name(
+    database_file: str, api: httpx.AsyncClient
+) -> None:
+    """On a new database the seeded records get the same ids every time, those of the
+    OpenAPI examples; on one written to before, new ids that cannot collide."""
+    assert (await entente(database_file, "migrate")).returncode == 0
+    assert (await entente(database_file, "seed", "--if-empty")).returncode == 0
+    seeded = await everything(api)
+    assert [s["id"] for s in seeded["sessions"]] == [
+        openapi_examples.FIFTH_SESSION,
+        openapi_examples.SIXTH_SESSION,
+    ]
+    lavrov = (await api.get("/persons", params={"q": "Lavrov"})).json()["items"][0]
+    assert lavrov["id"] == openapi_examples.LAVROV
+
+    made = await entente(database_file, "keys", "create", "--name", "admin", "--scope", "admin")
+    key = {"Authorization": f"Bearer {made.stdout.split()[0]}"}
+    removed = await api.delete(f"/sessions/{openapi_examples.SIXTH_SESSION}", headers=key)
+    assert removed.status_code == 204
+    again = await entente(database_file, "seed")
+    assert again.returncode == 0, again.stderr
+    sixth = (await api.get("/councils/ccqs/sessions")).json()["items"][1]
+    assert sixth["ordinal"] == 6
+    assert sixth["id"] not in {openapi_examples.FIFTH_SESSION, openapi_examples.SIXTH_SESSION}
 
 
 async def test_import_of_an_invalid_document_changes_nothing(
