@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from app.sessions.detail_sql import DETAIL_SQL, page_sql
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,13 +33,26 @@ from app.config import Settings
 from app.http import page_body
 from app.ids import new_id
 from app.journal.service import FEED_LOCK_KEY
+from app.json_sql import JsonSql
 from app.pagination import PageRequest
+from app.sessions.documents import DETAIL, session_summary
 from app.terms.normalize import search_words
 from app.terms.service import NAME, TEXT
 
-# The page as Entente's direct route reads it (the summaries PostgreSQL keeps written
-# beside the sessions, migration 0010): the ratio measures what is around the query.
-FIRST_PAGE = page_sql(0, 50)
+DETAIL_SQL = str(DETAIL("postgresql").compile(dialect=asyncpg_dialect()))
+# The first page of 50 session summaries in date order, joined by PostgreSQL, and the
+# last one's key when a next page exists.
+FIRST_PAGE = f"""
+WITH shown AS (
+  SELECT s.id, s.start_date, {session_summary(JsonSql("postgresql"))} AS summary
+  FROM council_session s JOIN council c ON c.id = s.council_id
+  ORDER BY s.start_date, s.id LIMIT 51
+), page AS (SELECT * FROM shown ORDER BY start_date, id LIMIT 50)
+SELECT '[' || (SELECT string_agg(summary, ',' ORDER BY start_date, id) FROM page) || ']' AS items,
+       (SELECT count(*) FROM shown) > 50 AS more,
+       (SELECT start_date FROM page ORDER BY start_date DESC, id DESC LIMIT 1) AS start_date,
+       (SELECT id FROM page ORDER BY start_date DESC, id DESC LIMIT 1) AS id
+"""
 # The cursor Entente signs for the next page, with the same secret (its default) and
 # scope, so that the page is the same JSON, byte for byte.
 PAGE = PageRequest(
