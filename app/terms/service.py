@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     Subquery,
     and_,
     case,
@@ -99,6 +100,14 @@ async def add_terms(
     )
 
 
+def _written(text: str) -> ColumnElement[str]:
+    """A search word (or bound) written into the statement rather than passed as a
+    parameter, so that PostgreSQL plans each search for its words: left to choose, after
+    five executions of one prepared statement it may keep a generic plan, which for a
+    rare word walks every record."""
+    return literal(text, String(), literal_execute=True)
+
+
 def query_words(q: str) -> list[str]:
     words = search_words(q)[:10]
     if not words:
@@ -117,8 +126,8 @@ def has_words(q: str, entity: str, record_id: Any) -> list[ColumnElement[bool]]:
     for word in query_words(q):
         having = select(SearchTerm.record_id).where(
             SearchTerm.entity == entity,
-            SearchTerm.term >= word,
-            SearchTerm.term < prefix_upper_bound(word),
+            SearchTerm.term >= _written(word),
+            SearchTerm.term < _written(prefix_upper_bound(word)),
         )
         conditions.append(record_id.in_(having))
     return conditions
@@ -129,11 +138,14 @@ def matches(q: str, entities: Sequence[str]) -> Subquery:
     of one of their terms. A word scores 2 when it is a whole term, 1 as a prefix, plus 1
     when it is in the name or title; a record's score is the sum over the query's words."""
     words = query_words(q)
-    in_range = [and_(SearchTerm.term >= w, SearchTerm.term < prefix_upper_bound(w)) for w in words]
+    in_range = [
+        and_(SearchTerm.term >= _written(w), SearchTerm.term < _written(prefix_upper_bound(w)))
+        for w in words
+    ]
     per_word_score = [
         func.max(
             case(
-                (SearchTerm.term == w, 2 + SearchTerm.weight),
+                (SearchTerm.term == _written(w), 2 + SearchTerm.weight),
                 (match, 1 + SearchTerm.weight),
                 else_=0,
             )
