@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, Subquery, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -165,15 +165,22 @@ class PageRequest:
 async def documents_page(
     db: AsyncSession,
     page: PageRequest,
-    query: AnySelect,
+    keys: AnySelect,
     keyset: Keyset,
     key_of: Callable[[Any], Sequence[Any]],
+    documents: Callable[[Subquery], AnySelect],
 ) -> tuple[bytes, str | None]:
-    """A page of a query whose rows carry a `document` column, JSON text that PostgreSQL
-    wrote for each item: the JSON array of the page's items, and the next cursor."""
-    rows, next_cursor = page.cut(
-        (await db.execute(page.select(query, keyset))).all(), keyset, key_of
-    )
+    """A page of documents: `keys` selects the records in the keyset's order (filters
+    included, no document), `documents` adds to the rows of the page (a subquery) the
+    `document` column, JSON text that the database writes. The documents are written for
+    the page's rows only, once it is cut: SQLite would otherwise write one for every
+    candidate before sorting them. The JSON array of the page's items, and the next
+    cursor."""
+    sort_keys = [key.column.label(f"sort_key_{i}") for i, key in enumerate(keyset.keys)]
+    shown = page.select(keys.add_columns(*sort_keys), keyset).subquery("shown")
+    in_order = [shown.c[key.name] for key in sort_keys]
+    stmt = documents(shown).order_by(*(c.desc() if keyset.descending else c for c in in_order))
+    rows, next_cursor = page.cut((await db.execute(stmt)).all(), keyset, key_of)
     return json_array(row.document for row in rows), next_cursor
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, Subquery, and_, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -178,10 +178,20 @@ async def list_persons(
             .where(CouncilSession.council_id == council_id)
         )
         conditions.append(Person.id.in_(attended))
-    stmt: AnySelect = select(Person.name, Person.id, _person_column(dialect_of(db)))
-    query, keyset = ranked(stmt.where(*conditions), entity="person", order=PERSON_ORDER, q=q)
+    stmt: AnySelect = select(Person.name, Person.id).where(*conditions)
+    keys, keyset = ranked(stmt, entity="person", order=PERSON_ORDER, q=q)
+    document = _person_column(dialect_of(db))
+
+    def documents(shown: Subquery) -> AnySelect:
+        return select(shown, document).join(Person, Person.id == shown.c.id)
+
     return await documents_page(
-        db, page, query, keyset, lambda row: [*([row.rank] if q else []), row.name, row.id]
+        db,
+        page,
+        keys,
+        keyset,
+        lambda row: [*([row.rank] if q else []), row.name, row.id],
+        documents,
     )
 
 
@@ -580,24 +590,26 @@ async def person_sessions(
     """The sessions a person attended, each summary with how they took part."""
     conditions = await session_conditions(db, wanted)
     keyset, key_of = SORTS[sort]
-    query = (
-        select(
-            CouncilSession.id,
-            CouncilSession.start_date,
-            CouncilSession.ordinal,
-            _attended_column(dialect_of(db)),
-        )
-        .join(Council, Council.id == CouncilSession.council_id)
-        .join(
-            Participation,
-            and_(
-                Participation.session_id == CouncilSession.id, Participation.person_id == person_id
-            ),
-        )
-        .outerjoin(Office, Office.id == Participation.office_id)
-        .where(*conditions)
+    keys = (
+        select(CouncilSession.id, CouncilSession.start_date, CouncilSession.ordinal)
+        .join(Participation, Participation.session_id == CouncilSession.id)
+        .where(Participation.person_id == person_id, *conditions)
     )
-    return await documents_page(db, page, query, keyset, key_of)
+    document = _attended_column(dialect_of(db))
+
+    def documents(shown: Subquery) -> AnySelect:
+        return (
+            select(shown, document)
+            .join(CouncilSession, CouncilSession.id == shown.c.id)
+            .join(Council, Council.id == CouncilSession.council_id)
+            .join(
+                Participation,
+                and_(Participation.session_id == shown.c.id, Participation.person_id == person_id),
+            )
+            .outerjoin(Office, Office.id == Participation.office_id)
+        )
+
+    return await documents_page(db, page, keys, keyset, key_of, documents)
 
 
 @journal.follow("session")

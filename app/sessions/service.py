@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Subquery,
     column,
     delete,
     func,
@@ -73,10 +74,24 @@ def _summary_column(dialect: str) -> ColumnElement[str]:
 
 
 def summaries(db: AsyncSession) -> AnySelect:
-    """Sessions with their keys and their summaries (`document`), to filter and order."""
+    """Sessions with their keys and their summaries (`document`)."""
     return select(S.id, S.start_date, S.ordinal, _summary_column(dialect_of(db))).join(
         Council, Council.id == S.council_id
     )
+
+
+def with_summaries(db: AsyncSession) -> Callable[[Subquery], AnySelect]:
+    """What documents_page adds to a page of sessions: their summaries."""
+    summary = _summary_column(dialect_of(db))
+
+    def documents(shown: Subquery) -> AnySelect:
+        return (
+            select(shown, summary)
+            .join(S, S.id == shown.c.id)
+            .join(Council, Council.id == S.council_id)
+        )
+
+    return documents
 
 
 async def list_sessions(
@@ -85,7 +100,8 @@ async def list_sessions(
     """A page of session summaries, as the JSON array of its items, and the next cursor."""
     conditions = await session_conditions(db, wanted)
     keyset, key_of = SORTS[sort]
-    return await documents_page(db, page, summaries(db).where(*conditions), keyset, key_of)
+    keys = select(S.id, S.start_date, S.ordinal).where(*conditions)
+    return await documents_page(db, page, keys, keyset, key_of, with_summaries(db))
 
 
 async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> list[Document]:

@@ -2,7 +2,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy import Subquery, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Document, ensure_free, fetch_document
@@ -26,7 +26,13 @@ def _documents(db: AsyncSession) -> Any:
 
 
 async def list_sources(db: AsyncSession, *, page: PageRequest) -> tuple[bytes, str | None]:
-    return await documents_page(db, page, _documents(db), SOURCE_ORDER, lambda row: (row.id,))
+    document = _documents(db).selected_columns.document
+
+    def documents(shown: Subquery) -> Any:
+        return select(shown, document).join(Source, Source.id == shown.c.id)
+
+    keys = select(Source.id)
+    return await documents_page(db, page, keys, SOURCE_ORDER, lambda row: (row.id,), documents)
 
 
 async def get_source(db: AsyncSession, source_id: str) -> Document:
