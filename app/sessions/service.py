@@ -192,7 +192,7 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
         on_agenda = select(agenda_item.c.session_id).where(agenda_item.c.topic_id.in_(topics))
         conditions.append(S.id.in_(on_agenda))
     if wanted.q is not None:
-        conditions += has_words(wanted.q, "session", S.id)
+        conditions += await has_words(db, wanted.q, "session", S.id)
     if wanted.updated_since is not None:
         conditions.append(S.updated_at >= as_db_time(db, wanted.updated_since))
     return conditions

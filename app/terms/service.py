@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -118,19 +119,36 @@ def query_words(q: str) -> list[str]:
     return words
 
 
-def has_words(q: str, entity: str, record_id: Any) -> list[ColumnElement[bool]]:
+# On SQLite, a word that at least this many records have is looked for record by record
+# as the list walks its own order, where it soon finds a page of them; a rarer word gives
+# the list its candidates. PostgreSQL weighs each word's frequency itself.
+COMMON_WORD = 2000
+
+
+async def has_words(
+    db: AsyncSession, q: str, entity: str, record_id: Any
+) -> list[ColumnElement[bool]]:
     """Conditions that the record has every word of `q` (as a prefix of a term): one
-    semi-join a word, which the planner may run from either side, whereas `matches` must
-    rank every match first. For filtered lists that keep their own order."""
+    semi-join a word, whereas `matches` must rank every match first. For filtered lists
+    that keep their own order."""
     conditions: list[ColumnElement[bool]] = []
     for word in query_words(q):
-        having = select(SearchTerm.record_id).where(
+        in_range = and_(
             SearchTerm.entity == entity,
             SearchTerm.term >= _written(word),
             SearchTerm.term < _written(prefix_upper_bound(word)),
         )
-        conditions.append(record_id.in_(having))
+        if db.get_bind().dialect.name == "sqlite" and await _common(db, in_range):
+            conditions.append(exists().where(in_range, SearchTerm.record_id == record_id))
+        else:
+            conditions.append(record_id.in_(select(SearchTerm.record_id).where(in_range)))
     return conditions
+
+
+async def _common(db: AsyncSession, in_range: ColumnElement[bool]) -> bool:
+    """Whether at least COMMON_WORD terms are in the range (counted no further)."""
+    some = select(literal(1)).where(in_range).limit(COMMON_WORD).subquery()
+    return await db.scalar(select(func.count()).select_from(some)) == COMMON_WORD
 
 
 def matches(q: str, entities: Sequence[str]) -> Subquery:
