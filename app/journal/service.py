@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -185,11 +185,26 @@ def write_journal(session: Session) -> None:
     feed = _feed_entries(notes)
     if not feed:
         return
-    if session.get_bind().dialect.name == "postgresql":  # SQLite has one writer at a time
-        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK_KEY)))
-    session.execute(
-        insert(Change), [{"entity": e, "record_id": r, "action": a, "at": at} for e, r, a in feed]
-    )
+    entities, record_ids, actions = (list(column) for column in zip(*feed, strict=True))
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = {"entities": entities, "record_ids": record_ids, "actions": actions}
+        session.execute(FEED_UNDER_LOCK, {**arrays, "at": at, "lock": FEED_LOCK_KEY})
+    else:  # one writer at a time: no lock
+        session.execute(
+            insert(Change),
+            [{"entity": e, "record_id": r, "action": a, "at": at} for e, r, a in feed],
+        )
+
+
+# The feed's entries in one statement, numbered (their `seq` default) once the
+# commit-order lock is taken.
+FEED_UNDER_LOCK = text("""
+INSERT INTO change (entity, record_id, action, at)
+SELECT feed.entity, feed.record_id, feed.action, :at
+FROM (SELECT pg_advisory_xact_lock(:lock)) AS commit_order,
+     unnest(CAST(:entities AS varchar[]), CAST(:record_ids AS varchar[]),
+            CAST(:actions AS varchar[])) AS feed (entity, record_id, action)
+""")
 
 
 @event.listens_for(Session, "after_rollback")
