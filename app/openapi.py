@@ -25,6 +25,8 @@ WRITES = {
     "415": "The body is not JSON.",
 }
 CONDITIONAL_WRITES = {"412": "The record changed since the ETag given in `If-Match`."}
+# Reads that need the `admin` scope: the audit trail and keys.
+ADMIN_READS = frozenset({"audit_list", "history_list", "keys_list", "keys_get"})
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -121,6 +123,8 @@ def customize(schema: dict[str, Any], *, public_read: bool) -> dict[str, Any]:
             extra = dict(COMMON)
             if method != "get":
                 extra |= WRITES
+            elif operation.get("operationId") in ADMIN_READS:
+                extra["403"] = WRITES["403"]
             if method in ("patch", "delete"):
                 extra |= CONDITIONAL_WRITES
             for status, description in extra.items():

@@ -1,0 +1,77 @@
+"""What a security review of the running service found (issue 25), a test a finding:
+access, the audit trail, body and rate limits, hosts and proxies, cursors, content
+negotiation and strict JSON."""
+
+import asyncio
+import csv
+import io
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.auth.models import Scope
+from app.config import Settings
+from app.main import create_app, shut_down
+from app.pagination import PageRequest, page_scope
+from tests.conftest import http_client, make_key
+from tests.factories import create_council, create_session
+from tests.processes import Server, server_env
+from tests.test_limits import client_at, fresh_window
+
+COUNCIL = {"slug": "ngc", "name": "N", "kind": "bilateral", "member_countries": ["NO", "DE"]}
+JSON = {"content-type": "application/json"}
+CHUNK = 16 * 1024
+
+MakeApp = Callable[..., FastAPI]
+
+
+@pytest.fixture
+async def make_app(database_url: str, client: httpx.AsyncClient) -> AsyncIterator[MakeApp]:
+    """Apps with settings of the test's own (`client` empties the tables after)."""
+    made: list[FastAPI] = []
+
+    def make(**settings: Any) -> FastAPI:
+        made.append(create_app(Settings(database_url=database_url, **settings)))
+        return made[-1]
+
+    yield make
+    for app in made:
+        await shut_down(app)
+
+
+def counted_body(pulled: list[int], chunks: int, chunk: bytes = b" " * CHUNK) -> Any:
+    """A streamed body that notes each chunk the server pulls."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(chunks):
+            pulled.append(len(chunk))
+            yield chunk
+
+    return body()
+
+
+# ---------------------------------------------------------------- 1. history is admin
+
+
+async def test_history_needs_the_admin_scope(
+    app: FastAPI, client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    """A record's history names keys and requests and keeps deleted records' data: it is
+    the audit trail's, and needs `admin` as `/audit` does."""
+    council = await create_council(client)
+    assert (await client.delete(f"/councils/{council['id']}")).status_code == 204
+    url = f"/councils/{council['id']}/history"
+    assert (await client.get(url)).status_code == 200
+    response = await anonymous.get(url)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    for scope in (Scope.read, Scope.write):
+        async with http_client(app, await make_key(app, f"k-{scope}", scope)) as keyed:
+            assert (await keyed.get(url)).status_code == 403, scope
