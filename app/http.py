@@ -163,16 +163,21 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(body: bytes) -> Any:
-    """Parse JSON the strict way: no NaN or Infinity, no duplicate keys, no absurd nesting."""
+    """Parse JSON the strict way: UTF-8 only (RFC 8259, 8.1: not UTF-16 or UTF-32, which
+    `json.loads` would guess), no NaN or Infinity, no duplicate keys, no absurd nesting."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The body is not UTF-8: JSON between systems is UTF-8.") from None
     try:
         return json.loads(
-            body,
+            text,
             parse_constant=_reject_constant,
             object_pairs_hook=_reject_duplicate_keys,
         )
     except RecursionError:
         raise BadRequest("The JSON document is nested too deeply.") from None
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
 
 

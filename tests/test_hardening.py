@@ -75,3 +75,21 @@ async def test_history_needs_the_admin_scope(
     for scope in (Scope.read, Scope.write):
         async with http_client(app, await make_key(app, f"k-{scope}", scope)) as keyed:
             assert (await keyed.get(url)).status_code == 403, scope
+
+
+# ---------------------------------------------------------------- 16. UTF-8 only
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+@pytest.mark.parametrize("path", ["/councils", "/import"])
+async def test_json_bodies_are_utf8_only(
+    client: httpx.AsyncClient, encoding: str, path: str
+) -> None:
+    """RFC 8259, 8.1: JSON exchanged between systems is UTF-8, without a byte order mark."""
+    document: dict[str, Any] = COUNCIL
+    if path == "/import":
+        document = {"format": "entente-dataset", "version": 1, "councils": [COUNCIL]}
+    body = json.dumps(document).encode(encoding)
+    response = await client.post(path, content=body, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert (await client.get("/councils")).json()["items"] == []
