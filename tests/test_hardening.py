@@ -77,6 +77,32 @@ async def test_history_needs_the_admin_scope(
             assert (await keyed.get(url)).status_code == 403, scope
 
 
+# ---------------------------------------------------------------- 8. CSV formulas
+
+
+async def test_spreadsheet_cells_never_start_a_formula(client: httpx.AsyncClient) -> None:
+    """OWASP's CSV injection: a cell that begins with `=`, `+`, `-`, `@`, a tab or a CR is
+    prefixed with a single quote, which spreadsheets show as text."""
+    await create_council(client)
+    dangerous = {
+        "title": '=HYPERLINK("https://evil.example","x")',
+        "summary": "+1+cmd|' /C calc'!A0",
+        "location": {"city": "-2+3", "venue": "@SUM(1+1)*cmd|' /C calc'!A0", "country": None},
+    }
+    await create_session(client, **dangerous)
+    await create_session(client, start_date="2008-01-01", title="\tTab", summary="\rCR")
+    response = await client.get("/sessions", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows[0]["title"] == "'" + dangerous["title"]
+    assert rows[0]["summary"] == "'" + dangerous["summary"]
+    assert rows[0]["city"] == "'-2+3"
+    assert rows[0]["venue"].startswith("'@")
+    assert rows[1]["title"] == "'\tTab" and rows[1]["summary"] == "'\rCR"
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+
+
 # ---------------------------------------------------------------- 16. UTF-8 only
 
 
