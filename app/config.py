@@ -2,6 +2,8 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_CURSOR_SECRET = "entente-development-cursor-secret"
+
 
 class Settings(BaseSettings):
     """Every setting comes from an `ENTENTE_` environment variable."""
@@ -12,7 +14,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # Signs pagination cursors so that an altered one is refused; set a private value in
     # production so that nobody can forge a cursor for another list.
-    cursor_secret: str = "entente-development-cursor-secret"
+    cursor_secret: str = DEFAULT_CURSOR_SECRET
     log_sql: bool = False
     # Reads need no key unless this is false; then they need a key with the `read` scope.
     public_read: bool = True

@@ -1,6 +1,7 @@
 """The application factory: routers, error handlers, middleware and lifespan."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,7 @@ from app import (
 from app.auth.dependencies import access
 from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as keys_router
-from app.config import Settings, get_settings
+from app.config import DEFAULT_CURSOR_SECRET, Settings, get_settings
 from app.councils.router import router as councils_router
 from app.countries.router import router as countries_router
 from app.dataset.router import router as dataset_router
@@ -36,6 +37,7 @@ from app.sources.router import router as sources_router
 from app.topics.router import agenda_router, topics_router
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger("entente.startup")
 
 DESCRIPTION = """
 Entente records diplomatic meetings: standing **councils** (such as the Franco-Russian
@@ -73,6 +75,13 @@ async def shut_down(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
+    if settings.cursor_secret == DEFAULT_CURSOR_SECRET and not settings.database_url.startswith(
+        "sqlite"
+    ):
+        logger.warning(
+            "ENTENTE_CURSOR_SECRET is the public development value: anyone can forge "
+            "cursors. Set a private value in production."
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

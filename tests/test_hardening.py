@@ -103,6 +103,47 @@ async def test_spreadsheet_cells_never_start_a_formula(client: httpx.AsyncClient
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
 
+# ---------------------------------------------------------------- 11. cursors
+
+
+FORGED = [
+    ["7"],
+    [7, 7],
+    [7, 7, 7],
+    ["2007-02-21", 7],
+    ["2007-02-21T00:00:00+00:00", 7],
+    ["x\u0000"],
+    [[1], "a"],
+    [True, "a"],
+    [2**63, "a"],
+    [1.5, 2.5],
+]
+
+
+@pytest.mark.parametrize("path", ["/sessions", "/persons", "/councils", "/changes", "/audit"])
+async def test_forged_cursors_of_the_wrong_type_are_400(
+    app: FastAPI, client: httpx.AsyncClient, path: str
+) -> None:
+    """A cursor signed with the right secret (the public development default, say) whose
+    values have the wrong types for the list is refused like any bad cursor."""
+    secret = app.state.settings.cursor_secret.encode()
+    name = "since" if path == "/changes" else "cursor"
+    scope = "changes" if path == "/changes" else page_scope(f"/api/v1{path}", [])
+    for values in FORGED:
+        cursor = PageRequest(limit=50, cursor=None, scope=scope, secret=secret).encode(values)
+        response = await client.get(path, params={name: cursor})
+        assert response.status_code == 400, (values, response.text)
+
+
+def test_the_public_cursor_secret_is_warned_of_outside_sqlite(
+    database_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for secret in ("entente-development-cursor-secret", "a-private-secret"):
+        create_app(Settings(database_url=database_url, cursor_secret=secret))
+        warned = "ENTENTE_CURSOR_SECRET" in capfd.readouterr().err
+        assert warned == (secret.startswith("entente") and not database_url.startswith("sqlite"))
+
+
 # ---------------------------------------------------------------- 16. UTF-8 only
 
 
