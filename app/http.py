@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from app.auth.dependencies import access
+from app.auth.dependencies import access, presented_key
 from app.db import json_bytes, write_intent
 from app.errors import (
     BadRequest,
@@ -203,11 +203,16 @@ def is_json(content_type: str) -> bool:
 
 
 class StrictJsonRoute(APIRoute):
-    """The route class of every API route. It reads and parses the body before FastAPI
-    does, so that oversize bodies, non-JSON media types and malformed JSON get their own
-    problem responses (413, 415, 400) rather than a generic validation error; and it
-    refuses NUL characters in parameters, which PostgreSQL cannot store or compare."""
+    """The route class of every API route. It checks access, then reads and parses the
+    body before FastAPI does, so that refused callers cost no parsing, and oversize
+    bodies, non-JSON media types and malformed JSON get their own problem responses (413,
+    415, 400) rather than a generic validation error; and it refuses NUL characters in
+    parameters, which PostgreSQL cannot store or compare."""
 
+    # The access check that every API route runs as a dependency (app/main.py), made here
+    # first, before the body is read: a refused caller costs no parsing. The dependency
+    # then finds the key looked up and the request counted.
+    access_check = staticmethod(access)
     # A POST may carry an Idempotency-Key; the check is added to POST routes only, so that
     # reads do not pay for a dependency (and a database session) they never use.
     replays_posts = True
@@ -221,6 +226,7 @@ class StrictJsonRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
+        access_check = self.access_check
 
         async def strict_json_handler(request: Request) -> Response:
             # PostgreSQL refuses NUL in text: refuse it first, as the contract says.
@@ -234,6 +240,7 @@ class StrictJsonRoute(APIRoute):
                 )
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 write_intent.set(True)
+            await access_check(request, await presented_key(request))
             if takes_body and request.method in BODY_METHODS:
                 body = await read_body(request, request.app.state.settings.max_body_bytes)
                 if body:

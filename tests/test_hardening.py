@@ -77,6 +77,58 @@ async def test_history_needs_the_admin_scope(
             assert (await keyed.get(url)).status_code == 403, scope
 
 
+# ---------------------------------------------------------------- 4. access before the body
+
+
+async def test_a_refused_write_costs_no_parsing(app: FastAPI, anonymous: httpx.AsyncClient) -> None:
+    """Without a key, or with a key that may not write, a write is refused before its body
+    is read: a malformed body gets the 401 or 403, not a 400 that took parsing."""
+    for client_of, status in ((anonymous, 401), (None, 403)):
+        pulled: list[int] = []
+        body = counted_body(pulled, 4, b"[" * CHUNK)
+        if client_of is None:
+            async with http_client(app, await make_key(app, "reader", Scope.read)) as reader:
+                response = await reader.post("/councils", content=body, headers=JSON)
+        else:
+            response = await client_of.post("/councils", content=body, headers=JSON)
+        assert response.status_code == status, response.text
+        assert pulled == []
+
+
+async def test_refused_requests_count_against_the_caller(
+    make_app: MakeApp, client: httpx.AsyncClient
+) -> None:
+    """401 and 403 use up the caller's allowance (its address, or its key) like any
+    request: refusals cannot be sent without limit."""
+    app = make_app(rate_limit=3, anonymous_rate_limit=3)
+    reader = await make_key(app, "reader", Scope.read)
+    await fresh_window()
+    async with (
+        client_at(app, "198.51.100.7") as nobody,
+        client_at(app, "198.51.100.8", reader) as weak,
+    ):
+        refused = [(await nobody.post("/councils", json=COUNCIL)).status_code for _ in range(4)]
+        assert refused == [401, 401, 401, 429]
+        refused = [(await weak.post("/councils", json=COUNCIL)).status_code for _ in range(4)]
+        assert refused == [403, 403, 403, 429]
+
+
+# ---------------------------------------------------------------- 7. one count a request
+
+
+async def test_admin_reads_count_once_against_the_rate_limit(make_app: MakeApp) -> None:
+    app = make_app(rate_limit=10)
+    token = await make_key(app, "auditor", Scope.admin)
+    await fresh_window()
+    async with http_client(app, token) as auditor:
+        council = await create_council(auditor)
+        remaining = [
+            int((await auditor.get(url)).headers["ratelimit-remaining"])
+            for url in ("/audit", "/audit", f"/councils/{council['id']}/history", "/keys")
+        ]
+    assert remaining == [8, 7, 6, 5]
+
+
 # ---------------------------------------------------------------- 8. CSV formulas
 
 
@@ -142,6 +194,22 @@ def test_the_public_cursor_secret_is_warned_of_outside_sqlite(
         create_app(Settings(database_url=database_url, cursor_secret=secret))
         warned = "ENTENTE_CURSOR_SECRET" in capfd.readouterr().err
         assert warned == (secret.startswith("entente") and not database_url.startswith("sqlite"))
+
+
+# ---------------------------------------------------------------- 15. one Authorization
+
+
+async def test_two_authorization_headers_are_400(
+    app: FastAPI, anonymous: httpx.AsyncClient
+) -> None:
+    """Proxies and frameworks disagree on which of two Authorization headers wins."""
+    token = await make_key(app, "writer", Scope.write)
+    for pair in ((token, "nope"), ("nope", token), (token, token)):
+        headers = [("authorization", f"Bearer {value}") for value in pair]
+        assert (await anonymous.get("/councils", headers=headers)).status_code == 400
+        response = await anonymous.post("/councils", json=COUNCIL, headers=headers)
+        assert response.status_code == 400, response.text
+    assert (await anonymous.get("/councils")).json()["items"] == []
 
 
 # ---------------------------------------------------------------- 16. UTF-8 only

@@ -26,37 +26,58 @@ async def current_key(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller | None:
     """The key presented, None when there is none; 401 for a bad one."""
-    if KEY_PARAMETERS & request.query_params.keys():
-        raise BadRequest("Send API keys in the Authorization header, never in the URL.")
-    if "authorization" not in request.headers:
-        return None
-    if credentials is None:
-        raise Unauthorized("Use `Authorization: Bearer <api key>`.", headers=CHALLENGE)
-    # Asked only when a key is presented: anonymous reads (most of the traffic) need no
-    # database to be let in.
-    state = request.app.state
-    key = await caller_for_token(state.documents, state.read_engine, credentials.credentials)
-    if key is None:
-        # Wrong keys count against the client's address, so that guessing is throttled.
-        await _limit(request, client_identity(request.client), state.settings.anonymous_rate_limit)
-        raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
-    return key
+    return await presented_key(request)
 
 
 CurrentKey = Annotated[Caller | None, Depends(current_key)]
+# Where the key a request presented is kept once looked up: the access check may run
+# before the body is read (StrictJsonRoute) and again as the route's dependency.
+PRESENTED = "api_key"
+
+
+async def presented_key(request: Request) -> Caller | None:
+    """The live key a request presents, None when it presents none; 400 for a key in the
+    URL or two `Authorization` headers, 401 for a bad or unknown key."""
+    if hasattr(request.state, PRESENTED):
+        key: Caller | None = getattr(request.state, PRESENTED)
+        return key
+    if KEY_PARAMETERS & request.query_params.keys():
+        raise BadRequest("Send API keys in the Authorization header, never in the URL.")
+    authorizations = request.headers.getlist("authorization")
+    if len(authorizations) > 1:
+        # Proxies and frameworks disagree on which of two wins: believe neither.
+        raise BadRequest("Send one Authorization header.")
+    key = None
+    if authorizations:
+        scheme, _, token = authorizations[0].partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Use `Authorization: Bearer <api key>`.", headers=CHALLENGE)
+        # Asked only when a key is presented: anonymous reads (most of the traffic) need
+        # no database to be let in.
+        state = request.app.state
+        key = await caller_for_token(state.documents, state.read_engine, token.strip())
+        if key is None:
+            # Wrong keys count against the client's address, so that guessing is throttled.
+            anonymous_limit = state.settings.anonymous_rate_limit
+            await _limit(request, client_identity(request.client), anonymous_limit)
+            raise Unauthorized("The API key is unknown or revoked.", headers=CHALLENGE)
+    setattr(request.state, PRESENTED, key)
+    return key
 
 
 async def _check(request: Request, key: Caller | None, needed: Scope) -> None:
+    """Count the request against its caller, then let it in or refuse it: refusals are
+    counted too, so that they cost a client its allowance like any request."""
     settings = request.app.state.settings
+    if key is not None:
+        await _limit(request, f"key:{key.id}", settings.rate_limit)
+    else:
+        await _limit(request, client_identity(request.client), settings.anonymous_rate_limit)
     if key is None and not (needed == Scope.read and settings.public_read):
         raise Unauthorized(f"This needs an API key with the '{needed}' scope.", headers=CHALLENGE)
     if key is not None and SCOPE_RANK[key.scope] < SCOPE_RANK[needed]:
         raise Forbidden(f"The key '{key.name}' lacks the '{needed}' scope.")
     current_actor.set(key.name if key else None)
-    if key is not None:
-        await _limit(request, f"key:{key.id}", settings.rate_limit)
-    else:
-        await _limit(request, client_identity(request.client), settings.anonymous_rate_limit)
 
 
 def client_identity(client: tuple[str, int] | None) -> str:
@@ -64,15 +85,17 @@ def client_identity(client: tuple[str, int] | None) -> str:
     return f"ip:{client[0] if client else '-'}"
 
 
-# Where the write lane (app/sessions/writes.py) leaves the verdict on a request it counted
-# and then left to the application, which does not count it again.
+# Where the verdict on a request is kept once it was counted, so that it is counted once:
+# by the write lane (app/sessions/writes.py) before it left the request to the
+# application, or by the first of the access checks a route runs.
 COUNTED = "rate_limit_verdict"
 
 
 async def _limit(request: Request, identity: str, limit: int) -> None:
-    verdict = getattr(request.state, COUNTED, None) or await counted(
-        request.app.state.rate_limiter, identity, limit
-    )
+    verdict = getattr(request.state, COUNTED, None)
+    if verdict is None:
+        verdict = await counted(request.app.state.rate_limiter, identity, limit)
+        setattr(request.state, COUNTED, verdict)
     request.state.rate_limit_headers = verdict.headers()
 
 

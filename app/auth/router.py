@@ -16,6 +16,7 @@ class KeyRoute(StrictJsonRoute):
     # The answer to `POST /keys` holds the new key's secret: it must never be stored for
     # replay, so these routes take no Idempotency-Key.
     replays_posts = False
+    access_check = staticmethod(admin_access)
 
 
 router = APIRouter(
