@@ -16,7 +16,6 @@ from app.db import json_bytes, write_intent
 from app.errors import (
     BadRequest,
     NotFound,
-    PayloadTooLarge,
     Problem,
     UnsupportedMediaType,
     ValidationFailed,
@@ -181,20 +180,6 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes, chunked or not."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def is_json(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
@@ -204,10 +189,10 @@ def is_json(content_type: str) -> bool:
 
 class StrictJsonRoute(APIRoute):
     """The route class of every API route. It checks access, then reads and parses the
-    body before FastAPI does, so that refused callers cost no parsing, and oversize
-    bodies, non-JSON media types and malformed JSON get their own problem responses (413,
-    415, 400) rather than a generic validation error; and it refuses NUL characters in
-    parameters, which PostgreSQL cannot store or compare."""
+    body before FastAPI does, so that refused callers cost no parsing, and non-JSON media
+    types and malformed JSON get their own problem responses (415, 400) rather than a
+    generic validation error; and it refuses NUL characters in parameters, which
+    PostgreSQL cannot store or compare."""
 
     # The access check that every API route runs as a dependency (app/main.py), made here
     # first, before the body is read: a refused caller costs no parsing. The dependency
@@ -242,7 +227,8 @@ class StrictJsonRoute(APIRoute):
                 write_intent.set(True)
             await access_check(request, await presented_key(request))
             if takes_body and request.method in BODY_METHODS:
-                body = await read_body(request, request.app.state.settings.max_body_bytes)
+                # Limited by RequestMiddleware, which refuses it with 413 past the limit.
+                body = await request.body()
                 if body:
                     if not is_json(request.headers.get("content-type", "application/json")):
                         raise UnsupportedMediaType("Send the body as application/json.")

@@ -179,7 +179,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             max_age=600,
         )
-    app.add_middleware(RequestMiddleware)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies={f"{API_PREFIX}/import": settings.import_max_body_bytes},
+    )
     # Outside the stack, so that its pages pay for none of it (app/sessions/direct.py).
     app.add_middleware(SessionPages, prefix=API_PREFIX, documented_path="/sessions")
     app.add_middleware(SessionWrites, prefix=API_PREFIX)

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import PayloadTooLarge, problem_response
 from app.ids import new_id
 from app.journal.service import current_request_id
 
@@ -170,8 +170,19 @@ def record_request(method: str, path: str, route: str, status: int, started: flo
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Every request passes here first: its body is limited before anything reads it, and
+    every answer gets the common headers, its metrics and its log line."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int | None = None,
+        larger_bodies: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.larger_bodies = larger_bodies or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -199,7 +210,11 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            refusal = self.refusal(scope, headers)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_headers)
+                return
+            await self.app(scope, self.limited(scope, receive), send_with_headers)
         finally:
             served_by = scope.get("route")
             route = (
@@ -208,6 +223,43 @@ class RequestMiddleware:
                 or "unmatched"
             )
             record_request(scope["method"], scope["path"], route, status, started)
+
+    def body_limit(self, scope: Scope) -> int | None:
+        return self.larger_bodies.get(scope["path"], self.max_body_bytes)
+
+    def refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> Response | None:
+        """The answer to a request refused on its headers alone: a declared body over the
+        limit."""
+        limit = self.body_limit(scope)
+        declared = headers.get(b"content-length", b"")
+        if limit is not None and declared.isdigit() and int(declared) > limit:
+            return too_large(limit)
+        return None
+
+    def limited(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, refusing with 413 as soon as the body passes its limit, chunked or
+        not: no body is read whole before it is known to fit."""
+        limit = self.body_limit(scope)
+        if limit is None:
+            return receive
+        size = 0
+
+        async def receive_limited() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+            return message
+
+        return receive_limited
+
+
+def too_large(limit: int) -> Response:
+    return problem_response(
+        413, "payload-too-large", "Payload too large", f"The body is larger than {limit} bytes."
+    )
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

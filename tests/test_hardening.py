@@ -77,6 +77,29 @@ async def test_history_needs_the_admin_scope(
             assert (await keyed.get(url)).status_code == 403, scope
 
 
+# ---------------------------------------------------------------- 2. bodies limited first
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
+@pytest.mark.parametrize("path", ["/import", "/councils"])
+async def test_the_body_limit_applies_before_anything_reads_the_body(
+    make_app: MakeApp, path: str, declared: bool
+) -> None:
+    """A 1 MiB body to a route whose limit is 64 KiB (256 KiB for /import), with an
+    Idempotency-Key (whose check reads the body): 413, the body read no further than the
+    limit, and not at all when its length says it is too large."""
+    app = make_app(max_body_bytes=64 * 1024, import_max_body_bytes=256 * 1024)
+    limit = app.state.settings.import_max_body_bytes if path == "/import" else 64 * 1024
+    pulled: list[int] = []
+    headers = {**JSON, "Idempotency-Key": f"big-{path}-{declared}"}
+    if declared:
+        headers["content-length"] = str(64 * CHUNK)
+    async with http_client(app, await make_key(app, "importer", Scope.write)) as writer:
+        response = await writer.post(path, content=counted_body(pulled, 64), headers=headers)
+    assert response.status_code == 413, response.text
+    assert sum(pulled) <= (0 if declared else limit + CHUNK), sum(pulled)
+
+
 # ---------------------------------------------------------------- 4. access before the body
 
 

@@ -8,7 +8,7 @@ from app.dataset.importer import import_document
 from app.dataset.schemas import Dataset
 from app.db import DbSession
 from app.errors import UnsupportedMediaType
-from app.http import StrictJsonRoute, is_json, json_response, parse_json, read_body
+from app.http import StrictJsonRoute, is_json, json_response, parse_json
 from app.idempotency.dependencies import remember
 
 router = APIRouter(tags=["datasets"], route_class=StrictJsonRoute)
@@ -37,7 +37,7 @@ async def import_dataset(request: Request, db: DbSession) -> Response:
     sources by URL. Importing the same document twice changes nothing the second time.
     It runs in one transaction: on any problem nothing changes and the answer is 422 with
     every problem in `errors`, each pointing into the document (`/sessions/3/start_date`)."""
-    body = await read_body(request, request.app.state.settings.import_max_body_bytes)
+    body = await request.body()  # limited by RequestMiddleware
     if not is_json(request.headers.get("content-type", "application/json")):
         raise UnsupportedMediaType("Send the dataset as application/json.")
     await import_document(db, parse_json(body))
