@@ -170,8 +170,9 @@ def record_request(method: str, path: str, route: str, status: int, started: flo
 
 
 class RequestMiddleware:
-    """Every request passes here first: its body is limited before anything reads it, and
-    every answer gets the common headers, its metrics and its log line."""
+    """Every request passes here first: its body is limited before anything reads it,
+    `HEAD` is answered as `GET` without the body, and every answer gets the common
+    headers, its metrics and its log line."""
 
     def __init__(
         self,
@@ -189,6 +190,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        method = scope["method"]
         headers = dict(scope["headers"])
         request_id = request_id_of(headers)
         current_request_id.set(request_id)
@@ -207,6 +209,8 @@ class RequestMiddleware:
                     docs=docs,
                     authenticated=authenticated,
                 )
+            elif message["type"] == "http.response.body" and method == "HEAD":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -214,6 +218,9 @@ class RequestMiddleware:
             if refusal is not None:
                 await refusal(scope, receive, send_with_headers)
                 return
+            if method == "HEAD":
+                # Answered as the GET it mirrors (RFC 9110, 9.3.2), its body dropped above.
+                scope = {**scope, "method": "GET"}
             await self.app(scope, self.limited(scope, receive), send_with_headers)
         finally:
             served_by = scope.get("route")
@@ -222,7 +229,7 @@ class RequestMiddleware:
                 or getattr(served_by, "path", None)
                 or "unmatched"
             )
-            record_request(scope["method"], scope["path"], route, status, started)
+            record_request(method, scope["path"], route, status, started)
 
     def body_limit(self, scope: Scope) -> int | None:
         return self.larger_bodies.get(scope["path"], self.max_body_bytes)

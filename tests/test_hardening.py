@@ -219,6 +219,30 @@ def test_the_public_cursor_secret_is_warned_of_outside_sqlite(
         assert warned == (secret.startswith("entente") and not database_url.startswith("sqlite"))
 
 
+# ---------------------------------------------------------------- 13. HEAD
+
+
+async def test_head_answers_as_get_without_a_body(
+    anonymous: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    await create_council(client)
+    session = await create_session(client)
+    for url in (
+        "/councils",
+        "/councils/ngc",
+        "/sessions",
+        f"/sessions/{session['id']}",
+        "/sessions?format=ics",
+        "/countries/FR",
+        "http://testserver/healthz",
+    ):
+        get, head = await anonymous.get(url), await anonymous.head(url)
+        assert head.status_code == get.status_code == 200, (url, head.status_code)
+        assert head.content == b""
+        for header in ("content-type", "etag", "content-length", "vary"):
+            assert head.headers.get(header) == get.headers.get(header), (url, header)
+
+
 # ---------------------------------------------------------------- 15. one Authorization
 
 
