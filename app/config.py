@@ -2,6 +2,8 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The hosts a development server is reached at (Django's default while DEBUG is on).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 DEFAULT_CURSOR_SECRET = "entente-development-cursor-secret"
 
 
@@ -27,6 +29,21 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # POST /import takes larger bodies than other routes.
     import_max_body_bytes: int = 50 * 1024 * 1024
+    # The URL clients reach the API at (`https://api.example.org`), for the absolute URLs
+    # of calendars, linked data and `Link` headers. Without it they are made from the
+    # request's `Host`, which must then be one of `allowed_hosts`.
+    public_url: str | None = None
+    # Comma-separated `Host` names the API answers to (`*`: any); other hosts get 400.
+    # Unset: any host when `public_url` is set (nothing reflects it), else only the
+    # local ones, as for development.
+    allowed_hosts: str | None = None
+
+    def hosts_allowed(self) -> frozenset[str] | None:
+        """The `Host` names accepted, lower-case and without port; None for any."""
+        if self.allowed_hosts is None:
+            return None if self.public_url else LOCAL_HOSTS
+        hosts = {h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()}
+        return None if "*" in hosts else frozenset(hosts)
 
 
 @lru_cache

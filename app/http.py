@@ -124,10 +124,19 @@ def page_response(request: Request, items: list[Any] | bytes, next_cursor: str |
 def next_page_url(request: Request, next_cursor: str) -> str:
     """The request's URL with `cursor` set to the next page's, last: what Starlette's
     `include_query_params` writes, without its parsing of the whole URL back from text
-    (bench/NOTES.md, finding 23)."""
+    (bench/NOTES.md, finding 23); at the public base (`public_base`)."""
     # The path's own "?" is escaped as %3F in the URL: the first "?" starts the query.
     without_query = str(request.url).partition("?")[0]
-    return page_url(without_query, request.query_params.multi_items(), next_cursor)
+    path = without_query.removeprefix(str(request.base_url).rstrip("/"))
+    return page_url(public_base(request) + path, request.query_params.multi_items(), next_cursor)
+
+
+def public_base(request: Request) -> str:
+    """Where clients reach the service, for the absolute URLs it writes: the configured
+    `ENTENTE_PUBLIC_URL`, else the request's scheme and `Host`, which RequestMiddleware
+    let in only when it is one of `ENTENTE_ALLOWED_HOSTS`."""
+    configured: str | None = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
 
 
 def page_url(without_query: str, params: list[tuple[str, str]], cursor: str) -> str:

@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(
         RequestMiddleware,
+        allowed_hosts=settings.hosts_allowed(),
         max_body_bytes=settings.max_body_bytes,
         larger_bodies={f"{API_PREFIX}/import": settings.import_max_body_bytes},
     )

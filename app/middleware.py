@@ -170,18 +170,20 @@ def record_request(method: str, path: str, route: str, status: int, started: flo
 
 
 class RequestMiddleware:
-    """Every request passes here first: its body is limited before anything reads it,
-    `HEAD` is answered as `GET` without the body, and every answer gets the common
-    headers, its metrics and its log line."""
+    """Every request passes here first: its `Host` is checked, its body is limited before
+    anything reads it, `HEAD` is answered as `GET` without the body, and every answer gets
+    the common headers, its metrics and its log line."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
+        allowed_hosts: frozenset[str] | None = None,
         max_body_bytes: int | None = None,
         larger_bodies: dict[str, int] | None = None,
     ) -> None:
         self.app = app
+        self.allowed_hosts = allowed_hosts
         self.max_body_bytes = max_body_bytes
         self.larger_bodies = larger_bodies or {}
 
@@ -235,8 +237,14 @@ class RequestMiddleware:
         return self.larger_bodies.get(scope["path"], self.max_body_bytes)
 
     def refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> Response | None:
-        """The answer to a request refused on its headers alone: a declared body over the
-        limit."""
+        """The answer to a request refused on its headers alone: a `Host` the API does not
+        answer to (it would be written into links), or a declared body over the limit."""
+        if self.allowed_hosts is not None:
+            host = headers.get(b"host", b"").decode("latin-1").lower()
+            if host_name(host) not in self.allowed_hosts:
+                return problem_response(
+                    400, "bad-host", "Bad request", "This server does not answer to that Host."
+                )
         limit = self.body_limit(scope)
         declared = headers.get(b"content-length", b"")
         if limit is not None and declared.isdigit() and int(declared) > limit:
@@ -261,6 +269,13 @@ class RequestMiddleware:
             return message
 
         return receive_limited
+
+
+def host_name(host: str) -> str:
+    """A `Host` header's name, without its port: `[::1]:8000` gives `[::1]`."""
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0]
 
 
 def too_large(limit: int) -> Response:

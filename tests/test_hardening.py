@@ -178,6 +178,52 @@ async def test_spreadsheet_cells_never_start_a_formula(client: httpx.AsyncClient
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
 
+# ---------------------------------------------------------------- 9. hosts
+
+
+async def test_a_host_not_allowed_is_refused(make_app: MakeApp) -> None:
+    listed = make_app(allowed_hosts="api.example.org")
+    unset = make_app(allowed_hosts=None, public_url=None)  # development: local hosts only
+    async with http_client(listed) as client:
+        for url in (
+            "http://api.example.org/api/v1/councils",
+            "http://API.example.org:8443/healthz",
+        ):
+            assert (await client.get(url)).status_code == 200, url
+        response = await client.get("http://evil.example/api/v1/councils")
+        assert response.status_code == 400 and "evil" not in response.text
+    async with http_client(unset) as client:
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
+            assert (await client.get(f"http://{host}/api/v1/councils")).status_code == 200
+        for host in ("evil.example", "localhost.evil.example"):
+            response = await client.get(f"http://{host}/api/v1/councils")
+            assert response.status_code == 400, host
+
+
+async def test_absolute_urls_come_from_the_public_url(make_app: MakeApp) -> None:
+    """With ENTENTE_PUBLIC_URL, any Host is answered and none is written back: links,
+    calendars and linked data name the public URL."""
+    app = make_app(public_url="https://entente.example.org/", allowed_hosts=None)
+    public = "https://entente.example.org/api/v1"
+    evil = {"host": "evil.example"}
+    async with http_client(app, await make_key(app, "editor", Scope.admin)) as client:
+        await create_council(client)
+        made = await client.post("/councils", json=COUNCIL | {"slug": "two"}, headers=evil)
+        assert made.headers["location"].startswith("/api/v1/councils/")
+        session = await create_session(client)
+        await create_session(client, start_date="2008-01-01")
+        page = await client.get("/sessions", params={"limit": 1}, headers=evil)
+        assert page.headers["link"].startswith(f"<{public}/sessions?"), page.headers["link"]
+        calendar = await client.get("/sessions", params={"format": "ics"}, headers=evil)
+        assert f"URL:{public}/sessions/{session['id']}" in calendar.text.replace("\r\n ", "")
+        linked = await client.get(
+            f"/sessions/{session['id']}", headers=evil | {"accept": "application/ld+json"}
+        )
+        assert linked.json()["@id"] == f"{public}/sessions/{session['id']}"
+        for response in (made, page, calendar, linked):
+            assert "evil" not in response.text and "evil" not in str(response.headers)
+
+
 # ---------------------------------------------------------------- 11. cursors
 
 

@@ -17,6 +17,7 @@ from app.http import (
     json_body_response,
     page_response,
     problems,
+    public_base,
     resource_response,
 )
 from app.pagination import Page, PageParams, PageRequest, plain_page_request
@@ -187,7 +188,7 @@ async def _sessions_in_format(
         return page_response(request, items, next_cursor)
     sessions = await service.sessions_with_people_and_topics(db, sort=sort, wanted=wanted)
     if chosen == "ics":
-        base_url = str(request.base_url).rstrip("/") + "/api/v1"
+        base_url = public_base(request) + "/api/v1"
         body = formats.calendar(sessions, name=f"Entente: {name}", base_url=base_url)
         return Response(body, media_type="text/calendar; charset=utf-8")
     return Response(
@@ -299,7 +300,7 @@ async def get_session(
     state = request.app.state
     body = await service.read_session_json(state.documents, state.read_engine, session_id)
     if "application/ld+json" in request.headers.get("accept", ""):
-        base_url = str(request.base_url).rstrip("/") + "/api/v1"
+        base_url = public_base(request) + "/api/v1"
         linked = formats.linked_data(orjson.loads(body), base_url=base_url)
         response = resource_response(request, linked)
         response.media_type = "application/ld+json"
