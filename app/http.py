@@ -1,7 +1,7 @@
 """JSON in and out: strict request bodies, and responses serialized once with orjson."""
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -137,6 +137,42 @@ def public_base(request: Request) -> str:
     let in only when it is one of `ENTENTE_ALLOWED_HOSTS`."""
     configured: str | None = request.app.state.settings.public_url
     return (configured or str(request.base_url)).rstrip("/")
+
+
+def preferred(accept: str | None, offers: Sequence[str]) -> str:
+    """The media type among `offers` that an `Accept` header prefers (RFC 9110, 12.5.1):
+    the highest q-value; at equal q, the range naming the type itself before `type/*`
+    before `*/*`, then the range the client listed first, then the first offer. Types
+    compare case-insensitively. The first offer when the header is absent or accepts
+    none of them (q=0 refuses; RFC 9110 lets a server then disregard the header)."""
+    ranges: list[tuple[str, float]] = []
+    for part in (accept or "").split(","):
+        media_range, *parameters = part.split(";")
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0  # not a q-value: not an acceptance either
+        if media_range.strip():
+            ranges.append((media_range.strip().lower(), quality))
+    best, best_rank = offers[0], (0.0, 0, 0)
+    for offer in offers:
+        kind = offer.partition("/")[0]
+        specific = {offer: 3, f"{kind}/*": 2, "*/*": 1}
+        matches = [
+            (specific[media_range], -position, quality)
+            for position, (media_range, quality) in enumerate(ranges)
+            if media_range in specific
+        ]
+        if not matches:
+            continue
+        specificity, earliest, quality = max(matches)
+        if quality > 0 and (quality, specificity, earliest) > best_rank:
+            best, best_rank = offer, (quality, specificity, earliest)
+    return best
 
 
 def page_url(without_query: str, params: list[tuple[str, str]], cursor: str) -> str:

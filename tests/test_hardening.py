@@ -289,6 +289,52 @@ async def test_head_answers_as_get_without_a_body(
             assert head.headers.get(header) == get.headers.get(header), (url, header)
 
 
+# ---------------------------------------------------------------- 14. Accept
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("text/calendar;q=0, application/json", "application/json"),
+        ("TEXT/CSV", "text/csv"),
+        ("Text/Calendar", "text/calendar"),
+        ("text/csv;q=0.5, text/calendar;q=0.9", "text/calendar"),
+        ("application/json;q=0.1, text/csv", "text/csv"),
+        ("text/calendar, */*;q=0.8", "text/calendar"),
+        ("*/*", "application/json"),
+        ("text/html", "application/json"),
+        ("text/csv;q=0", "application/json"),
+    ],
+)
+async def test_lists_negotiate_with_q_values(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, accept: str, media_type: str
+) -> None:
+    await create_council(client)
+    await create_session(client)
+    for reader in (anonymous, client):
+        response = await reader.get("/sessions", headers={"accept": accept})
+        assert response.headers["content-type"].startswith(media_type), accept
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/ld+json;q=0, application/json", "application/json"),
+        ("APPLICATION/LD+JSON", "application/ld+json"),
+        ("application/json;q=0.5, application/ld+json", "application/ld+json"),
+        ("application/*", "application/json"),
+    ],
+)
+async def test_a_session_negotiates_linked_data_with_q_values(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, accept: str, media_type: str
+) -> None:
+    await create_council(client)
+    session = await create_session(client)
+    for reader in (anonymous, client):
+        response = await reader.get(f"/sessions/{session['id']}", headers={"accept": accept})
+        assert response.headers["content-type"].startswith(media_type), accept
+
+
 # ---------------------------------------------------------------- 15. one Authorization
 
 
