@@ -96,7 +96,7 @@ async def manage_keys(database_url: str, args: argparse.Namespace) -> str:
             if args.action == "revoke":
                 key = await keys.revoke_key(db, name=args.name)
                 return f"Revoked the key '{key.name}'."
-            rows = [keys.key_json(k) for k in await keys.list_keys(db)]
+            rows = [keys.key_json(k) for k in await keys.list_keys(db, revoked=True)]
             return (
                 "\n".join(
                     f"{k['name']}\t{k['scope']}\tcreated {k['created_at']}"

@@ -136,6 +136,41 @@ async def test_refused_requests_count_against_the_caller(
         assert refused == [403, 403, 403, 429]
 
 
+# ---------------------------------------------------------------- 6, 12. keys
+
+
+async def test_creating_and_revoking_a_key_is_audited(client: httpx.AsyncClient) -> None:
+    made = await client.post("/keys", json={"name": "editor-anna", "scope": "write"})
+    assert made.status_code == 201, made.text
+    key = made.json()
+    assert (await client.delete("/keys/editor-anna")).status_code == 204
+    audit = await client.get("/audit", params={"entity": "api_key", "entity_id": key["id"]})
+    entries = audit.json()["items"]
+    assert [(e["action"], e["actor"]) for e in entries] == [
+        ("create", "test-admin"),
+        ("update", "test-admin"),
+    ]
+    assert entries[0]["changes"]["name"] == {"old": None, "new": "editor-anna"}
+    assert entries[1]["changes"]["revoked_at"]["old"] is None
+    assert entries[1]["changes"]["revoked_at"]["new"] is not None
+    assert key["token"] not in audit.text and "secret" not in audit.text
+    # Keys are not data that services sync: the change feed does not carry them.
+    feed = (await client.get("/changes")).json()["items"]
+    assert [e for e in feed if e["id"] == key["id"]] == []
+
+
+async def test_a_revoked_key_is_gone_from_the_api(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/keys", json={"name": "gone", "scope": "read"})).status_code == 201
+    assert (await client.get("/keys/gone")).status_code == 200
+    assert (await client.delete("/keys/gone")).status_code == 204
+    assert (await client.get("/keys/gone")).status_code == 404
+    assert (await client.delete("/keys/gone")).status_code == 404
+    assert "gone" not in [k["name"] for k in (await client.get("/keys")).json()]
+    # Its name stays its own in the audit trail: not given to another key.
+    again = await client.post("/keys", json={"name": "gone", "scope": "read"})
+    assert again.status_code == 409, again.text
+
+
 # ---------------------------------------------------------------- 7. one count a request
 
 

@@ -28,7 +28,15 @@ router = APIRouter(route_class=StrictJsonRoute)
 FEED_ORDER = Keyset([SortKey(Change.seq)])
 AUDIT_ORDER = Keyset([datetime_key(AuditEntry.at), SortKey(AuditEntry.id)])
 Entity = Literal[
-    "council", "session", "person", "office", "participation", "agenda_item", "topic", "source"
+    "council",
+    "session",
+    "person",
+    "office",
+    "participation",
+    "agenda_item",
+    "topic",
+    "source",
+    "api_key",
 ]
 
 
