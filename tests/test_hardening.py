@@ -402,3 +402,37 @@ async def test_json_bodies_are_utf8_only(
     response = await client.post(path, content=body, headers=JSON)
     assert response.status_code == 400, response.text
     assert (await client.get("/councils")).json()["items"] == []
+
+
+# ---------------------------------------------------------------- 3. deep topic trees
+
+
+async def test_a_deep_topic_chain_imports_without_stalling_others(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """2,000 topics, each the parent of the next, listed deepest first: imported in
+    linear time, while other requests are answered at once."""
+    depth = 2000
+    topics = [
+        {"slug": f"t{i}", "name": f"T{i}", "parent": f"t{i - 1}" if i else None}
+        for i in reversed(range(depth))
+    ]
+    document = {"format": "entente-dataset", "version": 1, "topics": topics}
+    started = time.perf_counter()
+    importing = asyncio.create_task(client.post("/import", json=document))
+    slowest = 0.0
+    while not importing.done():
+        asked = time.perf_counter()
+        assert (await client.get("http://testserver/healthz")).status_code == 200
+        slowest = max(slowest, time.perf_counter() - asked)
+        await asyncio.sleep(0.05)
+    response = await importing
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    assert slowest < 1.0, f"/healthz waited {slowest:.2f} s during the import"
+    assert elapsed < 120, f"the import took {elapsed:.0f} s"
+    deepest = (await client.get(f"/topics/t{depth - 1}")).json()
+    assert deepest["parent_id"] == (await client.get(f"/topics/t{depth - 2}")).json()["id"]
+    # The tables are emptied after the test; SQLite would cascade 2,000 deep.
+    async with app.state.engine.begin() as connection:
+        await connection.execute(text("UPDATE topic SET parent_id = NULL"))

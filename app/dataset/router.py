@@ -1,5 +1,6 @@
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
@@ -40,7 +41,8 @@ async def import_dataset(request: Request, db: DbSession) -> Response:
     body = await request.body()  # limited by RequestMiddleware
     if not is_json(request.headers.get("content-type", "application/json")):
         raise UnsupportedMediaType("Send the dataset as application/json.")
-    await import_document(db, parse_json(body))
+    # Off the event loop: parsing tens of megabytes would stall every other request.
+    await import_document(db, await anyio.to_thread.run_sync(parse_json, body))
     return remember(request, json_response({"status": "imported"}))
 
 
