@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port,
             workers=args.workers,
             timeout_graceful_shutdown=20,
+            # A client's `X-Forwarded-For` is believed only from the proxies the operator
+            # names: uvicorn would trust it from 127.0.0.1, whoever sends it.
+            proxy_headers=bool(settings.trusted_proxies.strip()),
+            forwarded_allow_ips=settings.trusted_proxies.strip() or None,
             # The app logs each request itself (JSON, without the query string, where a
             # misplaced key could be); uvicorn's own lines are JSON too.
             access_log=False,

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Unset: any host when `public_url` is set (nothing reflects it), else only the
     # local ones, as for development.
     allowed_hosts: str | None = None
+    # Comma-separated addresses (or `*`) of proxies whose `X-Forwarded-For` and
+    # `X-Forwarded-Proto` are believed (`entente serve`); none by default.
+    trusted_proxies: str = ""
 
     def hosts_allowed(self) -> frozenset[str] | None:
         """The `Host` names accepted, lower-case and without port; None for any."""

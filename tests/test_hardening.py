@@ -259,6 +259,36 @@ async def test_absolute_urls_come_from_the_public_url(make_app: MakeApp) -> None
             assert "evil" not in response.text and "evil" not in str(response.headers)
 
 
+# ---------------------------------------------------------------- 10. proxies
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["default", "trusted-proxy"])
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    database_url: str, tmp_path: Path, trusted: bool
+) -> None:
+    """`X-Forwarded-For` from a client is not its address: changing it does not reset the
+    anonymous rate limit, unless ENTENTE_TRUSTED_PROXIES names the peer (127.0.0.1 here)."""
+    env = server_env(database_url) | {"ENTENTE_ANONYMOUS_RATE_LIMIT": "3"}
+    if trusted:
+        env["ENTENTE_TRUSTED_PROXIES"] = "127.0.0.1"
+    server = Server(env, tmp_path / "server.log")
+    await asyncio.to_thread(server.start)
+    try:
+        await fresh_window(margin=5)
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            statuses = [
+                (
+                    await http.get(
+                        "/api/v1/countries", headers={"x-forwarded-for": f"203.0.113.{i}"}
+                    )
+                ).status_code
+                for i in range(4)
+            ]
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert statuses == ([200] * 4 if trusted else [200, 200, 200, 429])
+
+
 # ---------------------------------------------------------------- 11. cursors
 
 
