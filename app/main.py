@@ -56,6 +56,13 @@ Conventions:
 - Errors are RFC 9457 `application/problem+json`. Validation errors (422) list every
   invalid field in `errors`, each with a JSON Pointer: into the body (`/start_date`), or
   `/query/<name>`, `/path/<name>` for parameters.
+- Every `GET` also answers `HEAD`: the same status and headers, without the body.
+- Request bodies are JSON in UTF-8 (RFC 8259); another encoding is answered 400. A body
+  over the size limit is answered 413 before it is read, chunked or not.
+- Absolute URLs (`Link` headers, calendars' `URL`, linked data's `@id`) are made from
+  the deployment's public URL, never from an unchecked `Host`; `Location` is a path.
+- Formats are negotiated with `Accept`, q-values included (`text/calendar;q=0` refuses
+  calendars), case-insensitively.
 - Dates of events are `YYYY-MM-DD` in the venue's calendar; founding dates and office
   terms may be partial (`YYYY`, `YYYY-MM`). Countries are ISO 3166-1 alpha-2 (plus `XK`).
   Text is stored in Unicode NFC; NUL characters and unpaired surrogates are refused.

@@ -13,10 +13,12 @@ from app.types import COUNTRY_CODES
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 COMMON = {
-    "400": "Malformed JSON, an invalid cursor, or an API key in the URL.",
+    "400": "Malformed JSON or JSON not in UTF-8, an invalid cursor, an API key in the URL, "
+    "two `Authorization` headers, or a `Host` this server does not answer to.",
     "401": "A key is needed (`WWW-Authenticate: Bearer`), or the key is unknown or revoked.",
     "422": "Some fields or parameters are invalid; `errors` lists each with a JSON Pointer.",
-    "429": "Too many requests: wait `Retry-After` seconds (see the RateLimit headers).",
+    "429": "Too many requests: wait `Retry-After` seconds (see the RateLimit headers). "
+    "Every request counts, refused ones (401, 403) included.",
     "503": "The database cannot be reached; retry after `Retry-After` seconds.",
 }
 WRITES = {
