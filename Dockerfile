@@ -23,4 +23,7 @@ USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"]
+# In production set ENTENTE_CURSOR_SECRET, ENTENTE_PUBLIC_URL (or ENTENTE_ALLOWED_HOSTS)
+# and, behind a reverse proxy, ENTENTE_TRUSTED_PROXIES: `entente serve` believes
+# X-Forwarded-For only from the proxies it names (README, "Security").
 CMD ["sh", "-c", "entente migrate && exec entente serve --host 0.0.0.0 --port 8000 --workers 1"]

@@ -23,6 +23,7 @@ from app.db import create_engine, create_sessionmaker, write_intent
 from app.errors import AppError
 from app.http import parse_json
 from app.ids import reproducible_ids
+from app.journal.models import AuditEntry
 from app.migrating import alembic_config
 from app.models import Base
 from app.search.service import rebuild_index
@@ -48,11 +49,15 @@ NOT_IMPORTED = {"country", "api_key", "idempotency_record"}
 
 
 async def never_written(db: AsyncSession) -> bool:
-    """True when no table that an import writes (the journal included) holds a row."""
+    """True when no table that an import writes (the journal included) holds a row; the
+    audit entries of keys made and revoked do not count."""
     for table in Base.metadata.sorted_tables:
         if table.name in NOT_IMPORTED:
             continue
-        if await db.scalar(select(1).select_from(table).limit(1)) is not None:
+        rows = select(1).select_from(table)
+        if table is AuditEntry.__table__:
+            rows = rows.where(AuditEntry.entity != keys.AUDITED_AS)
+        if await db.scalar(rows.limit(1)) is not None:
             return False
     return True
 
@@ -104,7 +109,7 @@ async def manage_keys(database_url: str, args: argparse.Namespace) -> str:
             if args.action == "revoke":
                 key = await keys.revoke_key(db, name=args.name)
                 return f"Revoked the key '{key.name}'."
-            rows = [keys.key_json(k) for k in await keys.list_keys(db)]
+            rows = [keys.key_json(k) for k in await keys.list_keys(db, revoked=True)]
             return (
                 "\n".join(
                     f"{k['name']}\t{k['scope']}\tcreated {k['created_at']}"
@@ -169,6 +174,10 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port,
             workers=args.workers,
             timeout_graceful_shutdown=20,
+            # A client's `X-Forwarded-For` is believed only from the proxies the operator
+            # names: uvicorn would trust it from 127.0.0.1, whoever sends it.
+            proxy_headers=bool(settings.trusted_proxies.strip()),
+            forwarded_allow_ips=settings.trusted_proxies.strip() or None,
             # The app logs each request itself (JSON, without the query string, where a
             # misplaced key could be); uvicorn's own lines are JSON too.
             access_log=False,

@@ -1,7 +1,7 @@
 """JSON in and out: strict request bodies, and responses serialized once with orjson."""
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,7 +14,6 @@ from app.db import json_bytes, write_intent
 from app.errors import (
     BadRequest,
     NotFound,
-    PayloadTooLarge,
     Problem,
     UnsupportedMediaType,
     ValidationFailed,
@@ -117,11 +116,57 @@ def page_response(request: Request, items: list[Any] | bytes, next_cursor: str |
 
 
 def next_page_url(request: Request, next_cursor: str) -> str:
-    """The request's URL with `cursor` set to the next page's, last."""
+    """The request's URL at the public base (`public_base`), with `cursor` set to the
+    next page's, last."""
     # The path's own "?" is escaped as %3F in the URL: the first "?" starts the query.
     without_query = str(request.url).partition("?")[0]
+    path = without_query.removeprefix(str(request.base_url).rstrip("/"))
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "cursor"]
-    return without_query + "?" + urlencode([*kept, ("cursor", next_cursor)])
+    return public_base(request) + path + "?" + urlencode([*kept, ("cursor", next_cursor)])
+
+
+def public_base(request: Request) -> str:
+    """Where clients reach the service, for the absolute URLs it writes: the configured
+    `ENTENTE_PUBLIC_URL`, else the request's scheme and `Host`, which RequestMiddleware
+    let in only when it is one of `ENTENTE_ALLOWED_HOSTS`."""
+    configured: str | None = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def preferred(accept: str | None, offers: Sequence[str]) -> str:
+    """The media type among `offers` that an `Accept` header prefers (RFC 9110, 12.5.1):
+    the highest q-value; at equal q, the range naming the type itself before `type/*`
+    before `*/*`, then the range the client listed first, then the first offer. Types
+    compare case-insensitively. The first offer when the header is absent or accepts
+    none of them (q=0 refuses; RFC 9110 lets a server then disregard the header)."""
+    ranges: list[tuple[str, float]] = []
+    for part in (accept or "").split(","):
+        media_range, *parameters = part.split(";")
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0  # not a q-value: not an acceptance either
+        if media_range.strip():
+            ranges.append((media_range.strip().lower(), quality))
+    best, best_rank = offers[0], (0.0, 0, 0)
+    for offer in offers:
+        kind = offer.partition("/")[0]
+        specific = {offer: 3, f"{kind}/*": 2, "*/*": 1}
+        matches = [
+            (specific[media_range], -position, quality)
+            for position, (media_range, quality) in enumerate(ranges)
+            if media_range in specific
+        ]
+        if not matches:
+            continue
+        specificity, earliest, quality = max(matches)
+        if quality > 0 and (quality, specificity, earliest) > best_rank:
+            best, best_rank = offer, (quality, specificity, earliest)
+    return best
 
 
 def page_body(items: bytes, next_cursor: str | None) -> bytes:
@@ -143,31 +188,22 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(body: bytes) -> Any:
-    """Parse JSON the strict way: no NaN or Infinity, no duplicate keys, no absurd nesting."""
+    """Parse JSON the strict way: UTF-8 only (RFC 8259, 8.1: not UTF-16 or UTF-32, which
+    `json.loads` would guess), no NaN or Infinity, no duplicate keys, no absurd nesting."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The body is not UTF-8: JSON between systems is UTF-8.") from None
     try:
         return json.loads(
-            body,
+            text,
             parse_constant=_reject_constant,
             object_pairs_hook=_reject_duplicate_keys,
         )
     except RecursionError:
         raise BadRequest("The JSON document is nested too deeply.") from None
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes, chunked or not."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def is_json(content_type: str) -> bool:
@@ -178,14 +214,21 @@ def is_json(content_type: str) -> bool:
 
 
 class StrictJsonRoute(APIRoute):
-    """The route class of every API route. It reads and parses the body before FastAPI
-    does, so that oversize bodies, non-JSON media types and malformed JSON get their own
-    problem responses (413, 415, 400) rather than a generic validation error; and it
-    refuses NUL characters in parameters, which PostgreSQL cannot store or compare."""
+    """The route class of every API route. It checks access, then reads and parses the
+    body before FastAPI does, so that refused callers cost no parsing, and non-JSON media
+    types and malformed JSON get their own problem responses (415, 400) rather than a
+    generic validation error; and it refuses NUL characters in parameters, which
+    PostgreSQL cannot store or compare."""
+
+    # The access check of the routes (app/idempotency/routes.py, app/auth/router.py), made
+    # here first, before the body is read: a refused caller costs no parsing. Their access
+    # dependency then finds the key looked up and the request counted.
+    access_check: Callable[[Request], Awaitable[None]] | None = None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
+        access_check = self.access_check
 
         async def strict_json_handler(request: Request) -> Response:
             # PostgreSQL refuses NUL in text: refuse it first, as the contract says.
@@ -199,8 +242,11 @@ class StrictJsonRoute(APIRoute):
                 )
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 write_intent.set(True)
+            if access_check is not None:
+                await access_check(request)
             if takes_body and request.method in BODY_METHODS:
-                body = await read_body(request, request.app.state.settings.max_body_bytes)
+                # Limited by RequestMiddleware, which refuses it with 413 past the limit.
+                body = await request.body()
                 if body:
                     if not is_json(request.headers.get("content-type", "application/json")):
                         raise UnsupportedMediaType("Send the body as application/json.")

@@ -1,6 +1,7 @@
 """The application factory: routers, error handlers, middleware and lifespan."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from app.audit.router import router as audit_router
 from app.auth.dependencies import access
 from app.auth.ratelimit import RateLimiter
 from app.auth.router import router as keys_router
-from app.config import Settings, get_settings
+from app.config import DEFAULT_CURSOR_SECRET, Settings, get_settings
 from app.councils.router import router as councils_router
 from app.countries.router import router as countries_router
 from app.dataset.router import router as dataset_router
@@ -32,6 +33,7 @@ from app.sources.router import router as sources_router
 from app.topics.router import agenda_router, topics_router
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger("entente.startup")
 
 DESCRIPTION = """
 Entente records diplomatic meetings: standing **councils** (such as the Franco-Russian
@@ -50,6 +52,13 @@ Conventions:
 - Errors are RFC 9457 `application/problem+json`. Validation errors (422) list every
   invalid field in `errors`, each with a JSON Pointer: into the body (`/start_date`), or
   `/query/<name>`, `/path/<name>` for parameters.
+- Every `GET` also answers `HEAD`: the same status and headers, without the body.
+- Request bodies are JSON in UTF-8 (RFC 8259); another encoding is answered 400. A body
+  over the size limit is answered 413 before it is read, chunked or not.
+- Absolute URLs (`Link` headers, calendars' `URL`, linked data's `@id`) are made from
+  the deployment's public URL, never from an unchecked `Host`; `Location` is a path.
+- Formats are negotiated with `Accept`, q-values included (`text/calendar;q=0` refuses
+  calendars), case-insensitively.
 - Dates of events are `YYYY-MM-DD` in the venue's calendar; founding dates and office
   terms may be partial (`YYYY`, `YYYY-MM`). Countries are ISO 3166-1 alpha-2 (plus `XK`).
   Text is stored in Unicode NFC; NUL characters and unpaired surrogates are refused.
@@ -65,6 +74,13 @@ async def shut_down(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
+    if settings.cursor_secret == DEFAULT_CURSOR_SECRET and not settings.database_url.startswith(
+        "sqlite"
+    ):
+        logger.warning(
+            "ENTENTE_CURSOR_SECRET is the public development value: anyone can forge "
+            "cursors. Set a private value in production."
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,5 +170,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             max_age=600,
         )
-    app.add_middleware(RequestMiddleware)
+    app.add_middleware(
+        RequestMiddleware,
+        allowed_hosts=settings.hosts_allowed(),
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies={f"{API_PREFIX}/import": settings.import_max_body_bytes},
+    )
     return app

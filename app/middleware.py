@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.context import current_request_id
-from app.errors import problem_response, unexpected_error
+from app.errors import PayloadTooLarge, problem_response, unexpected_error
 from app.ids import new_id
 
 logger = logging.getLogger("entente.access")
@@ -143,14 +143,29 @@ def record_request(method: str, path: str, route: str, status: int, started: flo
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Every request passes here first: its `Host` is checked, its body is limited before
+    anything reads it, `HEAD` is answered as `GET` without the body, and every answer gets
+    the common headers, its metrics and its log line."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: frozenset[str] | None = None,
+        max_body_bytes: int | None = None,
+        larger_bodies: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
+        self.allowed_hosts = allowed_hosts
+        self.max_body_bytes = max_body_bytes
+        self.larger_bodies = larger_bodies or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        method = scope["method"]
         headers = dict(scope["headers"])
         request_id = request_id_of(headers)
         current_request_id.set(request_id)
@@ -169,10 +184,19 @@ class RequestMiddleware:
                     docs=docs,
                     authenticated=authenticated,
                 )
+            elif message["type"] == "http.response.body" and method == "HEAD":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            refusal = self.refusal(scope, headers)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_headers)
+                return
+            if method == "HEAD":
+                # Answered as the GET it mirrors (RFC 9110, 9.3.2), its body dropped above.
+                scope = {**scope, "method": "GET"}
+            await self.app(scope, self.limited(scope, receive), send_with_headers)
         except Exception as error:
             # Answered here rather than by Starlette's outermost handler, so that a 500
             # carries the request id and security headers too; logged, not raised again.
@@ -181,7 +205,57 @@ class RequestMiddleware:
             await unexpected_error(error)(scope, receive, send_with_headers)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            record_request(scope["method"], scope["path"], route, status or 500, started)
+            record_request(method, scope["path"], route, status or 500, started)
+
+    def body_limit(self, scope: Scope) -> int | None:
+        return self.larger_bodies.get(scope["path"], self.max_body_bytes)
+
+    def refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> Response | None:
+        """The answer to a request refused on its headers alone: a `Host` the API does not
+        answer to (it would be written into links), or a declared body over the limit."""
+        if self.allowed_hosts is not None:
+            host = headers.get(b"host", b"").decode("latin-1").lower()
+            if host_name(host) not in self.allowed_hosts:
+                return problem_response(
+                    400, "bad-host", "Bad request", "This server does not answer to that Host."
+                )
+        limit = self.body_limit(scope)
+        declared = headers.get(b"content-length", b"")
+        if limit is not None and declared.isdigit() and int(declared) > limit:
+            return too_large(limit)
+        return None
+
+    def limited(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, refusing with 413 as soon as the body passes its limit, chunked or
+        not: no body is read whole before it is known to fit."""
+        limit = self.body_limit(scope)
+        if limit is None:
+            return receive
+        size = 0
+
+        async def receive_limited() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+            return message
+
+        return receive_limited
+
+
+def host_name(host: str) -> str:
+    """A `Host` header's name, without its port: `[::1]:8000` gives `[::1]`."""
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0]
+
+
+def too_large(limit: int) -> Response:
+    return problem_response(
+        413, "payload-too-large", "Payload too large", f"The body is larger than {limit} bytes."
+    )
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

@@ -14,10 +14,12 @@ from app.types import COUNTRY_CODES
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 COMMON = {
-    "400": "Malformed JSON, an invalid cursor, or an API key in the URL.",
+    "400": "Malformed JSON or JSON not in UTF-8, an invalid cursor, an API key in the URL, "
+    "two `Authorization` headers, or a `Host` this server does not answer to.",
     "401": "A key is needed (`WWW-Authenticate: Bearer`), or the key is unknown or revoked.",
     "422": "Some fields or parameters are invalid; `errors` lists each with a JSON Pointer.",
-    "429": "Too many requests: wait `Retry-After` seconds (see the RateLimit headers).",
+    "429": "Too many requests: wait `Retry-After` seconds (see the RateLimit headers). "
+    "Every request counts, refused ones (401, 403) included.",
     "503": "The database cannot be reached; retry after `Retry-After` seconds.",
 }
 WRITES = {
@@ -26,6 +28,8 @@ WRITES = {
     "415": "The body is not JSON.",
 }
 CONDITIONAL_WRITES = {"412": "The record changed since the ETag given in `If-Match`."}
+# Reads that need the `admin` scope: the audit trail and keys.
+ADMIN_READS = frozenset({"audit_list", "history_list", "keys_list", "keys_get"})
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -122,6 +126,8 @@ def customize(schema: dict[str, Any], *, public_read: bool) -> dict[str, Any]:
             extra = dict(COMMON)
             if method != "get":
                 extra |= WRITES
+            elif operation.get("operationId") in ADMIN_READS:
+                extra["403"] = WRITES["403"]
             if method in ("patch", "delete"):
                 extra |= CONDITIONAL_WRITES
             for status, description in extra.items():

@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -86,6 +87,31 @@ class Keyset:
         return row < bound if self.descending else row > bound
 
 
+BIGINT = range(-(2**63), 2**63)
+
+
+def _fits(value: Any, column: Column) -> bool:
+    """Whether a cursor's value has the type of its column, so that the database can
+    compare them: an integer in BIGINT's range, a string without NUL, and so on."""
+    try:
+        expected: type | None = column.type.python_type
+    except NotImplementedError:  # of no declared type: a search's rank, a number
+        expected = None
+    if isinstance(value, bool):
+        return expected is bool
+    if isinstance(value, int):
+        return expected in (int, float, Decimal, None) and value in BIGINT
+    if isinstance(value, float):
+        return expected in (float, Decimal, None)
+    if isinstance(value, str):
+        return expected is str and "\x00" not in value
+    if isinstance(value, datetime):  # before date: a datetime is a date too
+        return expected is datetime
+    if isinstance(value, date):
+        return expected is date
+    return False
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -137,9 +163,14 @@ class PageRequest:
             values = orjson.loads(payload)
             if not isinstance(values, list) or len(values) != len(keyset.keys):
                 raise ValueError
-            return [key.from_json(v) for key, v in zip(keyset.keys, values, strict=True)]
+            decoded = [key.from_json(v) for key, v in zip(keyset.keys, values, strict=True)]
         except (ValueError, TypeError):
             raise BadRequest(_REFUSED) from None
+        # Signed with the right secret is not enough: one who knows the secret (the public
+        # development default) could sign a value the database cannot compare.
+        if not all(_fits(v, key.column) for key, v in zip(keyset.keys, decoded, strict=True)):
+            raise BadRequest(_REFUSED)
+        return decoded
 
     def select(self, stmt: AnySelect, keyset: Keyset) -> AnySelect:
         """The statement in the keyset's order, after the cursor, with one row more than

@@ -26,6 +26,10 @@ from app.models import Base
 from tests.browser import BROWSER_SKIP_REASON, CHROMIUM
 
 PG_URL = os.environ.get("ENTENTE_TEST_DATABASE_URL", "")
+# httpx's test clients send `Host: testserver`, and some tests other hosts: the apps and
+# servers the tests make answer to any host (as Django's test runner adds `testserver`
+# to ALLOWED_HOSTS), unless a test sets ENTENTE_ALLOWED_HOSTS (tests/test_hardening.py).
+os.environ.setdefault("ENTENTE_ALLOWED_HOSTS", "*")
 PG_SKIP_REASON = "PostgreSQL tests skipped: ENTENTE_TEST_DATABASE_URL is not set"
 SEED = Path(__file__).resolve().parent.parent / "app" / "data" / "ccqs.json"
 # Reference data filled by the migration; every other table is emptied after each test.

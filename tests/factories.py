@@ -107,13 +107,13 @@ OWN_HEADERS = frozenset(
 )
 
 
-def same_answer(direct: httpx.Response, documented: httpx.Response, what: str) -> None:
-    """A direct route's answer (app/http.py, DirectRoute; app/sessions/direct.py) is the
-    documented route's: status, body and every header, each as many times."""
-    assert direct.status_code == documented.status_code, what
-    assert direct.content == documented.content, what
-    assert _headers(direct) == _headers(documented), what
-    assert direct.headers.get("x-request-id"), what
+def same_answer(one: httpx.Response, other: httpx.Response, what: str) -> None:
+    """Two answers to the same question are the same: status, body and every header but
+    the request's own, each as many times."""
+    assert one.status_code == other.status_code, what
+    assert one.content == other.content, what
+    assert _headers(one) == _headers(other), what
+    assert one.headers.get("x-request-id"), what
 
 
 def _headers(response: httpx.Response) -> list[tuple[str, str]]:

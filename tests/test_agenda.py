@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from app.pagination import Page
-from app.topics.schemas import AgendaItemRead
+from app.sessions.schemas import AgendaItemRead
 from tests.factories import COUNCIL
 
 UNKNOWN_IDS = ("nope", "00001", "-1", "9223372036854775808")

@@ -8,12 +8,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from starlette.requests import Request
 
+from app.config import Settings
 from app.http import next_page_url
 from app.pagination import Page
 from app.sessions.schemas import SessionSummary
@@ -383,6 +385,8 @@ def test_next_page_url_is_the_one_starlette_would_write(
         "query_string": query,
         "headers": [(b"host", host)] if host else [],
         "server": ("10.0.0.1", 8443),
+        # Without ENTENTE_PUBLIC_URL, links are made from the request's (allowed) host.
+        "app": SimpleNamespace(state=SimpleNamespace(settings=Settings(public_url=None))),
     }
     request = Request(scope)
     expected = str(Request(scope).url.include_query_params(cursor="next.one"))

@@ -3,7 +3,7 @@ from typing import Any
 import httpx
 
 from app.pagination import Page
-from app.people.schemas import ParticipationRead
+from app.sessions.schemas import ParticipationRead
 from tests.factories import UNKNOWN_IDS, create_council, create_session
 
 

@@ -51,13 +51,11 @@ async def test_persons_q_ranks_whole_words_first(
     assert names == [LAVROV, "Sergei Lavrovsky"]
 
 
-async def test_anonymous_person_searches_answer_as_the_documented_route(
+async def test_person_searches_answer_alike_with_a_key_or_without(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
 ) -> None:
-    """An anonymous /persons with only `q`, `limit` and `cursor` is served without FastAPI's
-    request handling, on PostgreSQL by a query of its own (people/document_sql.py): it
-    finds, ranks, orders and pages as the documented route, and each one's cursors page
-    on in the other."""
+    """/persons finds, ranks, orders and pages alike with a key or without, and each
+    one's cursors page on in the other's list."""
     for name in ("Sergei Ivanov", "Sergei Sergeev", "Anna Sergeeva", "Ivan Sergeevich", "Serge"):
         assert (await client.post("/persons", json={"name": name})).status_code == 201
     queries: list[dict[str, Any]] = [
@@ -83,7 +81,7 @@ async def test_anonymous_person_searches_answer_as_the_documented_route(
             await client.get("/persons", params=params),
             str(params),
         )
-    # One at a time, each cursor taken by the other route: the order of the whole list.
+    # One at a time, each cursor taken by the other client: the order of the whole list.
     whole = (await client.get("/persons", params={"q": "serg"})).json()["items"]
     assert len(whole) >= 6
     walked, cursor, turn = [], None, 0

@@ -406,12 +406,11 @@ async def served_as_template(client: httpx.AsyncClient) -> float:
     return float(lines[0].split()[-1]) if lines else 0.0
 
 
-async def test_anonymous_reads_of_a_session_answer_as_the_documented_route(
+async def test_a_session_answers_alike_with_a_key_or_without(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
 ) -> None:
-    """An anonymous GET of a session without a query string is served without FastAPI's
-    request handling (app/http.py, DirectRoute); with a key or a query string, the
-    documented route serves it. Both answer the same, found or not, in either format."""
+    """A GET of a session answers the same with or without a key or a query string,
+    found or not, in either format: one route serves them all."""
     sixth = f"/sessions/{ccqs['sixth']['id']}"
     compared = ("content-type", "etag", "vary", "x-content-type-options")
     for path, accept in [
@@ -421,15 +420,15 @@ async def test_anonymous_reads_of_a_session_answer_as_the_documented_route(
         ("/sessions/a%00b", "application/json"),
     ]:
         headers = {"Accept": accept}
-        direct = await anonymous.get(path, headers=headers)
+        alone = await anonymous.get(path, headers=headers)
         for documented in (
             await anonymous.get(path, params={"lang": "en"}, headers=headers),
             await client.get(path, headers=headers),
         ):
-            assert direct.status_code == documented.status_code, path
-            assert direct.json() == documented.json(), path
+            assert alone.status_code == documented.status_code, path
+            assert alone.json() == documented.json(), path
             for name in compared:
-                assert direct.headers.get(name) == documented.headers.get(name), (path, name)
+                assert alone.headers.get(name) == documented.headers.get(name), (path, name)
     before = await served_as_template(anonymous)
     read = await anonymous.get(sixth)
     assert "ratelimit-remaining" in read.headers  # the anonymous rate limit counted it
@@ -439,14 +438,12 @@ async def test_anonymous_reads_of_a_session_answer_as_the_documented_route(
     assert (await anonymous.head(sixth)).status_code == (await client.head(sixth)).status_code
 
 
-async def test_anonymous_pages_of_sessions_answer_as_the_documented_route(
+async def test_pages_of_sessions_answer_alike_with_a_key_or_without(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, ccqs: dict[str, Any]
 ) -> None:
-    """An anonymous GET of /sessions that only pages and searches (`limit`, `cursor`, `q`)
-    is served without FastAPI's request handling (on PostgreSQL in front of the whole
-    middleware stack: app/sessions/direct.py); anything else goes to the documented
-    route. Both answer the same, conditional or not, and each one's cursors page on in
-    the other."""
+    """Pages of /sessions answer the same with a key or without, valid or not,
+    conditional or not, and each one's cursors page on in the other's list: a key
+    changes only its own headers (OWN_HEADERS)."""
     first = await anonymous.get("/sessions", params={"limit": 1})
     cursor = first.json()["next_cursor"]
     assert [s["ordinal"] for s in first.json()["items"]] == [5] and cursor
@@ -471,40 +468,37 @@ async def test_anonymous_pages_of_sessions_answer_as_the_documented_route(
         {"q": "ccqs", "sort": "-start_date"},
     ]
     for params in queries:
-        direct = await anonymous.get("/sessions", params=params)
-        # With a key, the documented route (and the same cursors: they are bound to the
-        # query, not to the client).
-        same_answer(direct, await client.get("/sessions", params=params), str(params))
+        alone = await anonymous.get("/sessions", params=params)
+        # The same cursors with a key: they are bound to the query, not to the client.
+        same_answer(alone, await client.get("/sessions", params=params), str(params))
     etag = first.headers["etag"]
     for if_none_match in (etag, f'"other", W/{etag}', "*", '"other"'):
         headers = {"If-None-Match": if_none_match}
-        direct = await anonymous.get("/sessions", params={"limit": 1}, headers=headers)
+        alone = await anonymous.get("/sessions", params={"limit": 1}, headers=headers)
         documented = await client.get("/sessions", params={"limit": 1}, headers=headers)
-        same_answer(direct, documented, if_none_match)
-    assert direct.status_code == 200 and documented.status_code == 200  # '"other"'
-    # Neither a request with an Origin (CORS is the middleware's) nor one that repeats a
-    # header takes the shortcut; they answer the same all the same. Nor does the host
-    # change anything but the `Link`'s.
+        same_answer(alone, documented, if_none_match)
+    assert alone.status_code == 200 and documented.status_code == 200  # '"other"'
+    # Nor do an Origin, a repeated header or the host change anything between the two.
     for given in (
         {"Origin": "https://example.org"},
         [("Accept", "*/*")] * 2,
         {"Host": "entente.example:8080"},
         {"Host": "not a host"},
     ):
-        direct = await anonymous.get("/sessions", params={"limit": 1}, headers=given)
+        alone = await anonymous.get("/sessions", params={"limit": 1}, headers=given)
         documented = await client.get("/sessions", params={"limit": 1}, headers=given)
-        same_answer(direct, documented, str(given))
+        same_answer(alone, documented, str(given))
     second = await anonymous.get("/sessions", params={"limit": 1, "cursor": cursor})
     assert [s["ordinal"] for s in second.json()["items"]] == [6]
     assert second.json()["next_cursor"] is None
     for accept in ("text/calendar", "text/csv"):
-        direct = await anonymous.get("/sessions", headers={"Accept": accept})
-        assert direct.headers["content-type"].startswith(accept)
+        alone = await anonymous.get("/sessions", headers={"Accept": accept})
+        assert alone.headers["content-type"].startswith(accept)
         documented = await anonymous.get(
             "/sessions", params={"sort": "start_date"}, headers={"Accept": accept}
         )
-        assert direct.status_code == documented.status_code == 200
-        assert direct.headers["vary"] == documented.headers["vary"]
+        assert alone.status_code == documented.status_code == 200
+        assert alone.headers["vary"] == documented.headers["vary"]
 
 
 async def test_overlong_session_id_is_404(client: httpx.AsyncClient) -> None:

@@ -31,7 +31,15 @@ router = APIRouter(route_class=ApiRoute)
 FEED_ORDER = Keyset([SortKey(Change.seq)])
 AUDIT_ORDER = Keyset([datetime_key(AuditEntry.at), SortKey(AuditEntry.id)])
 Entity = Literal[
-    "council", "session", "person", "office", "participation", "agenda_item", "topic", "source"
+    "council",
+    "session",
+    "person",
+    "office",
+    "participation",
+    "agenda_item",
+    "topic",
+    "source",
+    "api_key",
 ]
 
 
@@ -155,6 +163,7 @@ ENTITY_OF = {"sessions": "session", "councils": "council", "persons": "person"}
 
 @router.get(
     "/{resource}/{record_id}/history",
+    dependencies=[Depends(admin_access)],
     operation_id="history_list",
     summary="A record's history",
     response_model=Page[AuditRead],
@@ -171,7 +180,8 @@ async def list_history(
     ],
 ) -> Response:
     """The audit entries of one session, council or person, oldest first, also after it
-    was deleted. A council may be named by its slug while it exists."""
+    was deleted. A council may be named by its slug while it exists. Needs `admin`, as
+    `GET /audit` does: entries name keys and requests, and keep deleted records' data."""
     entity = ENTITY_OF[resource]
     if entity == "council":
         record_id = await find_council_id(db, record_id) or record_id

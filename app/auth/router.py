@@ -5,18 +5,25 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from app.auth import service
-from app.auth.dependencies import admin_access
+from app.auth.dependencies import admin_access, check_admin_access
 from app.auth.models import Scope
 from app.db import DbSession
 from app.http import StrictJsonRoute, json_response, problems
 from app.schemas import InputModel, Timestamp
 
+
+class KeyRoute(StrictJsonRoute):
+    """Not ApiRoute: the answer to `POST /keys` holds the new key's secret, which must
+    never be stored for replay, so these routes take no Idempotency-Key; and they need the
+    admin scope before their body is read."""
+
+    access_check = staticmethod(check_admin_access)
+
+
 router = APIRouter(
     prefix="/keys",
     tags=["keys"],
-    # Not ApiRoute: the answer to `POST /keys` holds the new key's secret, which must never
-    # be stored for replay, so these routes take no Idempotency-Key.
-    route_class=StrictJsonRoute,
+    route_class=KeyRoute,
     dependencies=[Depends(admin_access)],
 )
 
@@ -49,7 +56,8 @@ class KeyCreated(KeyRead):
     response_model=list[KeyRead],
 )
 async def list_keys(db: DbSession) -> Response:
-    """Every key, revoked ones included; never the keys themselves. Needs `admin`."""
+    """Every live key; never the keys themselves. Revoked keys are gone from the API
+    (`entente keys list` still shows them). Needs `admin`."""
     return json_response([service.key_json(k) for k in await service.list_keys(db)])
 
 
@@ -64,7 +72,8 @@ async def list_keys(db: DbSession) -> Response:
 async def create_key(request: Request, db: DbSession, body: KeyCreate) -> Response:
     """Make a key with a scope: `read`, `write` (includes read) or `admin` (includes
     write, and manages keys and reads the audit trail). The `token` is in this response
-    only. Needs `admin`."""
+    only. A revoked key's name is not used again (409): the audit trail names keys.
+    Recorded in the audit trail (entity `api_key`, never the token). Needs `admin`."""
     key, token = await service.create_key(db, name=body.name, scope=body.scope)
     content: dict[str, Any] = service.key_json(key) | {"token": token}
     location = f"{request.url.path.rstrip('/')}/{quote(key.name)}"
@@ -81,7 +90,8 @@ async def create_key(request: Request, db: DbSession, body: KeyCreate) -> Respon
 async def get_key(
     db: DbSession, name: Annotated[str, Path(description="The key's name.")]
 ) -> Response:
-    """One key's name, scope and dates (never the key itself). Needs `admin`."""
+    """One live key's name, scope and dates (never the key itself); 404 once revoked.
+    Needs `admin`."""
     return json_response(service.key_json(await service.get_key(db, name=name)))
 
 
@@ -95,6 +105,7 @@ async def get_key(
 async def revoke_key(
     db: DbSession, name: Annotated[str, Path(description="The key's name.")]
 ) -> Response:
-    """Revoke a key at once; requests with it get 401 from then on. Needs `admin`."""
+    """Revoke a key at once; requests with it get 401 from then on, and it is gone from
+    the API (404). Recorded in the audit trail. Needs `admin`."""
     await service.revoke_key(db, name=name)
     return Response(status_code=204)

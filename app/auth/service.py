@@ -17,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import ApiKey, Scope
 from app.db import utcnow
 from app.errors import Conflict, NotFound
+from app.journal import service as journal
 from app.schemas import rfc3339
 
 PREFIX = "ent"
+# The audit trail's name for keys (their creation and revocation are writes like others).
+AUDITED_AS = "api_key"
 
 
 def _hash(secret: str) -> str:
@@ -38,21 +41,31 @@ def key_json(key: ApiKey) -> dict[str, Any]:
 
 async def create_key(db: AsyncSession, *, name: str, scope: Scope) -> tuple[ApiKey, str]:
     """A new key and its token, which is shown this once and never stored."""
+    revoked = await db.scalar(select(ApiKey.revoked_at).where(ApiKey.name == name))
+    if revoked is not None:
+        # The audit trail names keys: a name stays its first key's, revoked or not.
+        raise Conflict(f"A key named '{name}' was revoked; names are not used again.")
     if await db.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
         raise Conflict(f"A key named '{name}' exists already.")
     secret = secrets.token_urlsafe(32)
     key = ApiKey(name=name, scope=scope, secret_hash=_hash(secret))
     db.add(key)
     await db.flush()
+    journal.created(db, AUDITED_AS, key_json(key))
     return key, f"{PREFIX}_{key.id}_{secret}"
 
 
-async def list_keys(db: AsyncSession) -> list[ApiKey]:
-    return list(await db.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+async def list_keys(db: AsyncSession, *, revoked: bool = False) -> list[ApiKey]:
+    """The live keys; the revoked ones too with `revoked` (for `entente keys list`)."""
+    stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if not revoked:
+        stmt = stmt.where(ApiKey.revoked_at.is_(None))
+    return list(await db.scalars(stmt))
 
 
 async def get_key(db: AsyncSession, *, name: str) -> ApiKey:
-    key = await db.scalar(select(ApiKey).where(ApiKey.name == name))
+    """A live key by name: a revoked one is gone, as far as the API is concerned."""
+    key = await db.scalar(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
     if key is None:
         raise NotFound(f"No key is named '{name}'.")
     return key
@@ -60,9 +73,10 @@ async def get_key(db: AsyncSession, *, name: str) -> ApiKey:
 
 async def revoke_key(db: AsyncSession, *, name: str) -> ApiKey:
     key = await get_key(db, name=name)
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-        await db.flush()
+    before = key_json(key)
+    key.revoked_at = utcnow()
+    await db.flush()
+    journal.updated(db, AUDITED_AS, before, key_json(key))
     return key
 
 

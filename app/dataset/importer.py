@@ -6,10 +6,12 @@ bad record does not stop the others from being checked. Every problem is collect
 its JSON Pointer into the document; if there is any, the caller rolls everything back.
 """
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import anyio
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,11 +94,17 @@ class Importer:
             raise ValidationFailed("Unknown source.", errors=unknown)
         return [self.source_ids[url] for url in urls]
 
-    def parsed(
+    async def parsed(
         self, kind: type[Record], raws: list[dict[str, Any]], name: str
     ) -> list[tuple[int, Record]]:
         """The records of one list that are valid on their own; the others' problems are
-        noted with their pointers."""
+        noted with their pointers. Validated off the event loop, which a list of
+        thousands would otherwise hold."""
+        return await anyio.to_thread.run_sync(self._parsed, kind, raws, name)
+
+    def _parsed(
+        self, kind: type[Record], raws: list[dict[str, Any]], name: str
+    ) -> list[tuple[int, Record]]:
         valid = []
         for i, raw in enumerate(raws):
             try:
@@ -109,17 +117,19 @@ class Importer:
         return valid
 
     async def run(self, document: DatasetEnvelope) -> None:
-        for i, source in self.parsed(DatasetSource, document.sources, "sources"):
+        for i, source in await self.parsed(DatasetSource, document.sources, "sources"):
             await self.record(f"/sources/{i}", partial(self.source, source))
         urls = await self.db.execute(select(Source.url, Source.id))
         self.source_ids = {url: source_id for url, source_id in urls}
-        for i, topic in self.parents_first(self.parsed(DatasetTopic, document.topics, "topics")):
+        for i, topic in self.parents_first(
+            await self.parsed(DatasetTopic, document.topics, "topics")
+        ):
             await self.record(f"/topics/{i}", partial(self.topic, topic))
-        for i, person in self.parsed(DatasetPerson, document.persons, "persons"):
+        for i, person in await self.parsed(DatasetPerson, document.persons, "persons"):
             await self.record(f"/persons/{i}", partial(self.person, person))
-        for i, council in self.parsed(DatasetCouncil, document.councils, "councils"):
+        for i, council in await self.parsed(DatasetCouncil, document.councils, "councils"):
             await self.record(f"/councils/{i}", partial(self.council, council))
-        for i, session in self.parsed(DatasetSession, document.sessions, "sessions"):
+        for i, session in await self.parsed(DatasetSession, document.sessions, "sessions"):
             await self.record(f"/sessions/{i}", partial(self.session, session, f"/sessions/{i}"))
         if self.errors:
             raise ValidationFailed(
@@ -128,16 +138,22 @@ class Importer:
 
     @staticmethod
     def parents_first(items: list[tuple[int, DatasetTopic]]) -> list[tuple[int, DatasetTopic]]:
-        """Topics ordered so that a parent comes before its children."""
-        by_slug = {t.slug: t for _, t in items}
-
-        def depth(topic: DatasetTopic, seen: frozenset[str] = frozenset()) -> int:
-            parent = by_slug.get(topic.parent or "")
-            if parent is None or topic.slug in seen:
-                return 0
-            return 1 + depth(parent, seen | {topic.slug})
-
-        return sorted(items, key=lambda pair: depth(pair[1]))
+        """Topics ordered so that a parent comes before its children: breadth first from
+        the topics whose parent the document does not list, in linear time and without
+        recursion, however deep the tree. Topics in a cycle come last, where their
+        import reports the unknown parent."""
+        slugs = {topic.slug for _, topic in items}
+        children: dict[str, list[tuple[int, DatasetTopic]]] = defaultdict(list)
+        ordered = []
+        for pair in items:
+            parent = pair[1].parent
+            if parent in slugs and parent != pair[1].slug:
+                children[parent].append(pair)
+            else:
+                ordered.append(pair)
+        for _, topic in ordered:  # grows as it goes: each topic's children follow it
+            ordered.extend(children.pop(topic.slug, ()))
+        return ordered + [pair for cycle in children.values() for pair in cycle]
 
     async def source(self, item: SourceCreate) -> None:
         existing = await self.db.scalar(select(Source.id).where(Source.url == item.url))

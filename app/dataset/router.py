@@ -1,5 +1,6 @@
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
@@ -8,7 +9,7 @@ from app.dataset.importer import import_document
 from app.dataset.schemas import Dataset
 from app.db import DbSession
 from app.errors import UnsupportedMediaType
-from app.http import is_json, json_response, parse_json, read_body
+from app.http import is_json, json_response, parse_json
 from app.idempotency.dependencies import remember
 from app.idempotency.routes import ApiRoute
 
@@ -38,10 +39,11 @@ async def import_dataset(request: Request, db: DbSession) -> Response:
     sources by URL. Importing the same document twice changes nothing the second time.
     It runs in one transaction: on any problem nothing changes and the answer is 422 with
     every problem in `errors`, each pointing into the document (`/sessions/3/start_date`)."""
-    body = await read_body(request, request.app.state.settings.import_max_body_bytes)
+    body = await request.body()  # limited by RequestMiddleware
     if not is_json(request.headers.get("content-type", "application/json")):
         raise UnsupportedMediaType("Send the dataset as application/json.")
-    await import_document(db, parse_json(body))
+    # Off the event loop: parsing tens of megabytes would stall every other request.
+    await import_document(db, await anyio.to_thread.run_sync(parse_json, body))
     return remember(request, json_response({"status": "imported"}))
 
 

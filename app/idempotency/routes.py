@@ -5,13 +5,17 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
+from app.auth.dependencies import check_access
 from app.http import StrictJsonRoute, resource_response
 from app.idempotency.dependencies import idempotency, remember
 
 
 class ApiRoute(StrictJsonRoute):
-    """StrictJsonRoute, and on POST the Idempotency-Key check: added to POST routes only,
-    so that reads pay for no dependency they never use."""
+    """StrictJsonRoute with the access check of every API route (`access`, made before the
+    body is read), and on POST the Idempotency-Key check: added to POST routes only, so
+    that reads pay for no dependency they never use."""
+
+    access_check = staticmethod(check_access)
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if "POST" in (kwargs.get("methods") or ()):

@@ -30,6 +30,8 @@ from app.json_sql import JsonSql, statement_for
 
 # Records that are parts of another in the API: their changes are changes of the parent.
 FEED_PARENT = {"participation": "session", "agenda_item": "session", "office": "person"}
+# Audited, but not data that services sync: not in the change feed.
+NOT_FED = frozenset({"api_key"})
 FEED_LOCK_KEY = 7_270_462_001  # any constant; names the feed's advisory lock
 
 
@@ -140,6 +142,8 @@ def _feed_entries(notes: list[Note]) -> list[tuple[str, str, str]]:
     created and deleted in one transaction leaves nothing; created then changed, created."""
     net: dict[tuple[str, str], str] = {}
     for note in notes:
+        if note.entity in NOT_FED:
+            continue
         if note.entity in FEED_PARENT:
             if note.parent_id is None:
                 continue

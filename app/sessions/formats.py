@@ -103,31 +103,43 @@ CSV_COLUMNS = (
 )
 
 
+# A spreadsheet takes a cell beginning with these for a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet should show it: text that would start a formula gets a
+    leading single quote, which spreadsheets show as text (OWASP's advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def spreadsheet(sessions: list[dict[str, Any]]) -> bytes:
-    """One row a session; several values in a cell are separated by "; "."""
+    """One row a session; several values in a cell are separated by "; ". Text that a
+    spreadsheet would run as a formula is quoted (`cell`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for s in sessions:
-        writer.writerow(
-            [
-                s["id"],
-                s["council"]["slug"],
-                s["ordinal"],
-                s["title"],
-                s["start_date"],
-                s["end_date"],
-                s["timezone"],
-                s["location"]["city"],
-                s["location"]["country"],
-                s["location"]["venue"],
-                s["host_country"],
-                s["status"],
-                "; ".join(p["name"] for p in s["participants"]),
-                "; ".join(s["topics"]),
-                s["summary"],
-            ]
+        row = (
+            s["id"],
+            s["council"]["slug"],
+            s["ordinal"],
+            s["title"],
+            s["start_date"],
+            s["end_date"],
+            s["timezone"],
+            s["location"]["city"],
+            s["location"]["country"],
+            s["location"]["venue"],
+            s["host_country"],
+            s["status"],
+            "; ".join(p["name"] for p in s["participants"]),
+            "; ".join(s["topics"]),
+            s["summary"],
         )
+        writer.writerow([cell(value) for value in row])
     return out.getvalue().encode("utf-8")
 
 

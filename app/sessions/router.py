@@ -15,7 +15,9 @@ from app.http import (
     IfMatch,
     json_body_response,
     page_response,
+    preferred,
     problems,
+    public_base,
     resource_response,
 )
 from app.idempotency.routes import ApiRoute, created_response
@@ -110,7 +112,8 @@ FormatParam = Annotated[
     Query(
         description="`ics` for an iCalendar feed to subscribe to (RFC 5545), `csv` for a "
         "spreadsheet, one row a session; also chosen by `Accept: text/calendar` or "
-        "`text/csv`. Both hold every matching session (up to 10,000), not one page.",
+        "`text/csv` (by q-value; JSON when `Accept` prefers neither). Both hold every "
+        "matching session (up to 10,000), not one page.",
     ),
 ]
 SESSION_FORMATS: dict[int | str, dict[str, Any]] = {
@@ -127,13 +130,12 @@ def chosen_format(request: Request, format: str | None) -> str:
     return format if format is not None else format_accepted(request.headers.get("accept", ""))
 
 
+LIST_FORMATS = {"application/json": "json", "text/calendar": "ics", "text/csv": "csv"}
+
+
 def format_accepted(accept: str) -> str:
-    """The format an `Accept` header asks for a list in."""
-    if "text/calendar" in accept:
-        return "ics"
-    if "text/csv" in accept:
-        return "csv"
-    return "json"
+    """The format an `Accept` header asks for a list in (JSON unless it prefers another)."""
+    return LIST_FORMATS[preferred(accept, list(LIST_FORMATS))]
 
 
 # A page of sessions as JSON: service.list_sessions, or another list's (a person's sessions).
@@ -159,7 +161,7 @@ async def sessions_response(
     else:
         sessions = await service.sessions_with_people_and_topics(db, sort=sort, wanted=wanted)
         if chosen == "ics":
-            base_url = str(request.base_url).rstrip("/") + "/api/v1"
+            base_url = public_base(request) + "/api/v1"
             body = formats.calendar(sessions, name=f"Entente: {name}", base_url=base_url)
             response = Response(body, media_type="text/calendar; charset=utf-8")
         else:
@@ -269,12 +271,14 @@ async def get_session(
 ) -> Response:
     """One session with its council, segments, participants (with the title each held
     that day), agenda in order, sources, and the council's previous and next sessions.
-    With `Accept: application/ld+json`, the same as a schema.org `Event`: `superEvent`
-    the council (an `EventSeries`), `subEvent` the segments, `attendee`, `about` the
-    agenda's topics."""
+    When `Accept` prefers `application/ld+json` (q-values count), the same as a
+    schema.org `Event`: `superEvent` the council (an `EventSeries`), `subEvent` the
+    segments, `attendee`, `about` the agenda's topics; its `@id`s are made from the
+    deployment's public URL."""
     body = await service.read_session_json(db, session_id)
-    if "application/ld+json" in request.headers.get("accept", ""):
-        base_url = str(request.base_url).rstrip("/") + "/api/v1"
+    accept = request.headers.get("accept")
+    if preferred(accept, ("application/json", "application/ld+json")) == "application/ld+json":
+        base_url = public_base(request) + "/api/v1"
         linked = formats.linked_data(orjson.loads(body), base_url=base_url)
         response = resource_response(request, linked)
         response.media_type = "application/ld+json"
