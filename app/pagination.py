@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Subquery, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, SmallInteger, Subquery, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -87,20 +87,27 @@ class Keyset:
         return row < bound if self.descending else row > bound
 
 
-BIGINT = range(-(2**63), 2**63)
+def _integers(column_type: Any) -> range:
+    """The integers a column's type holds; those of an INTEGER for an expression of no
+    declared type (a search's rank)."""
+    bits = 16 if isinstance(column_type, SmallInteger) else 32
+    bits = 64 if isinstance(column_type, BigInteger) else bits
+    return range(-(2 ** (bits - 1)), 2 ** (bits - 1))
 
 
 def _fits(value: Any, column: Column) -> bool:
     """Whether a cursor's value has the type of its column, so that the database can
-    compare them: an integer in BIGINT's range, a string without NUL, and so on."""
+    compare them: an integer in the column's range, a string without NUL, and so on."""
     try:
         expected: type | None = column.type.python_type
-    except NotImplementedError:  # of no declared type: a search's rank, a number
+    except NotImplementedError:
+        expected = None
+    if expected is object:  # of no declared type: a search's rank, a number
         expected = None
     if isinstance(value, bool):
         return expected is bool
     if isinstance(value, int):
-        return expected in (int, float, Decimal, None) and value in BIGINT
+        return expected in (int, float, Decimal, None) and value in _integers(column.type)
     if isinstance(value, float):
         return expected in (float, Decimal, None)
     if isinstance(value, str):

@@ -302,23 +302,40 @@ FORGED = [
     [[1], "a"],
     [True, "a"],
     [2**63, "a"],
+    [2**40, "a", "b"],  # a search's rank is an INTEGER
     [1.5, 2.5],
 ]
 
 
-@pytest.mark.parametrize("path", ["/sessions", "/persons", "/councils", "/changes", "/audit"])
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/sessions", {}),
+        ("/persons", {}),
+        ("/persons", {"q": "serg"}),
+        ("/councils", {}),
+        ("/search", {"q": "serg"}),
+        ("/changes", {}),
+        ("/audit", {}),
+    ],
+)
 async def test_forged_cursors_of_the_wrong_type_are_400(
-    app: FastAPI, client: httpx.AsyncClient, path: str
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    anonymous: httpx.AsyncClient,
+    path: str,
+    query: dict[str, str],
 ) -> None:
     """A cursor signed with the right secret (the public development default, say) whose
     values have the wrong types for the list is refused like any bad cursor."""
     secret = app.state.settings.cursor_secret.encode()
     name = "since" if path == "/changes" else "cursor"
-    scope = "changes" if path == "/changes" else page_scope(f"/api/v1{path}", [])
+    scope = "changes" if path == "/changes" else page_scope(f"/api/v1{path}", query.items())
     for values in FORGED:
         cursor = PageRequest(limit=50, cursor=None, scope=scope, secret=secret).encode(values)
-        response = await client.get(path, params={name: cursor})
-        assert response.status_code == 400, (values, response.text)
+        for reader in (client, anonymous) if path != "/audit" else (client,):
+            response = await reader.get(path, params=query | {name: cursor})
+            assert response.status_code == 400, (values, response.text)
 
 
 def test_the_public_cursor_secret_is_warned_of_outside_sqlite(
