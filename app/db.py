@@ -1,5 +1,5 @@
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,6 +24,7 @@ from sqlalchemy.sql.base import Executable
 from app.config import get_settings
 from app.errors import Conflict, NotFound
 from app.ids import new_id
+from app.pagination import json_array
 
 # One naming convention, so that migrations name constraints the same on every database
 # and `alembic check` can compare them.
@@ -200,22 +201,34 @@ def json_bytes(content: Any) -> bytes:
     return content.json if isinstance(content, Document) else orjson.dumps(content)
 
 
+# A statement written once for every database (json_sql.statement_for), made for one by
+# its dialect's name.
+StatementFor = Callable[[str], Executable]
+
+
 async def fetch_json(
-    db: AsyncSession, statement: Executable, params: dict[str, Any], *, missing: str
+    db: AsyncSession, statement: StatementFor, params: dict[str, Any], *, missing: str
 ) -> bytes:
     """The JSON document a statement builds for one record, as the database wrote it; 404
     with the detail `missing` when there is no such record."""
-    document = await db.scalar(statement, params)
+    document = await db.scalar(statement(dialect_of(db)), params)
     if document is None:
         raise NotFound(missing)
     return cast(str, document).encode()
 
 
 async def fetch_document(
-    db: AsyncSession, statement: Executable, params: dict[str, Any], *, missing: str
+    db: AsyncSession, statement: StatementFor, params: dict[str, Any], *, missing: str
 ) -> Document:
     """fetch_json's document, with its values."""
     return Document(await fetch_json(db, statement, params, missing=missing))
+
+
+async def fetch_documents(
+    db: AsyncSession, statement: StatementFor, params: dict[str, Any]
+) -> bytes:
+    """The documents a statement builds, one a row, as one JSON array."""
+    return json_array(await db.scalars(statement(dialect_of(db)), params))
 
 
 # scope="function" commits before the response is sent, so a client never sees a 201
@@ -231,7 +244,7 @@ def dialect_of(db: AsyncSession) -> str:
 def as_db_time(db: AsyncSession, moment: datetime) -> datetime:
     """A time as the database compares it: SQLite keeps UTC timestamps without offset."""
     moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None) if db.get_bind().dialect.name == "sqlite" else moment
+    return moment.replace(tzinfo=None) if dialect_of(db) == "sqlite" else moment
 
 
 async def ensure_free(

@@ -67,7 +67,7 @@ def source_ids(j: JsonSql, where: str) -> str:
 
 def statement_for(build: Callable[[JsonSql], str]) -> Callable[[str], TextClause]:
     """A statement written once with a `JsonSql`, made for a database by its dialect's
-    name (`db.get_bind().dialect.name`), once per dialect."""
+    name (`db.dialect_of`), once per dialect."""
 
     @lru_cache(maxsize=len(DIALECTS))
     def for_dialect(dialect: str) -> TextClause:

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council, CouncilMember
-from app.db import Document, dialect_of, ensure_free, fetch_document, touch, utcnow
+from app.db import Document, dialect_of, ensure_free, fetch_document, fetch_documents, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
 from app.journal.service import Written
 from app.json_sql import DIALECTS, JsonSql
-from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page, json_array
+from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
 from app.people.documents import OFFICE, OFFICES, PERSON, person
 from app.people.models import (
     Office,
@@ -84,13 +84,13 @@ async def rederive_offices(
 
 async def list_offices(db: AsyncSession, person_id: str) -> bytes:
     """The person's offices, as the JSON array of their documents."""
-    return json_array(await db.scalars(OFFICES(dialect_of(db)), {"person_id": person_id}))
+    return await fetch_documents(db, OFFICES, {"person_id": person_id})
 
 
 async def get_office(db: AsyncSession, person_id: str, office_id: str) -> Document:
     return await fetch_document(
         db,
-        OFFICE(dialect_of(db)),
+        OFFICE,
         {"person_id": person_id, "office_id": office_id},
         missing=f"The person has no office with the id '{office_id}'.",
     )
@@ -209,7 +209,7 @@ async def get_person(db: AsyncSession, person_id: str) -> Document:
     """The person with names, identifiers, offices and sources."""
     return await fetch_document(
         db,
-        PERSON(dialect_of(db)),
+        PERSON,
         {"person_id": person_id},
         missing=f"No person has the id '{person_id}'.",
     )
@@ -332,13 +332,13 @@ async def delete_person(
 async def list_participations(db: AsyncSession, session_id: str) -> bytes:
     """A session's participants in the order recorded, as the JSON array of their
     documents."""
-    return json_array(await db.scalars(PARTICIPANTS(dialect_of(db)), {"session_id": session_id}))
+    return await fetch_documents(db, PARTICIPANTS, {"session_id": session_id})
 
 
 async def get_participation(db: AsyncSession, session_id: str, participation_id: str) -> Document:
     return await fetch_document(
         db,
-        PARTICIPANT(dialect_of(db)),
+        PARTICIPANT,
         {"session_id": session_id, "participation_id": participation_id},
         missing=f"The session has no participant with the id '{participation_id}'.",
     )

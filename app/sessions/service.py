@@ -213,7 +213,7 @@ async def get_session_detail(db: AsyncSession, session_id: str) -> Document:
 async def read_session_json(db: AsyncSession, session_id: str) -> bytes:
     """get_session_detail as served: the JSON as the database wrote it, never parsed."""
     missing = f"No session has the id '{session_id}'."
-    return await fetch_json(db, DETAIL(dialect_of(db)), {"session_id": session_id}, missing=missing)
+    return await fetch_json(db, DETAIL, {"session_id": session_id}, missing=missing)
 
 
 async def _check_ordinal_free(

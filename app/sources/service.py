@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Subquery, delete, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Document, ensure_free, fetch_document
+from app.db import Document, dialect_of, ensure_free, fetch_document
 from app.errors import Conflict, ValidationFailed
 from app.journal import service as journal
 from app.json_sql import JsonSql
@@ -20,7 +20,7 @@ SOURCE_ORDER = Keyset([SortKey(Source.id)])
 
 def _documents(db: AsyncSession) -> Any:
     """A select of (id, document) for sources, for this database."""
-    j = JsonSql(db.get_bind().dialect.name)
+    j = JsonSql(dialect_of(db))
     document = j.as_text(source_document(j, "source"))
     return select(Source.id, literal_column(document).label("document"))
 
@@ -38,7 +38,7 @@ async def list_sources(db: AsyncSession, *, page: PageRequest) -> tuple[bytes, s
 async def get_source(db: AsyncSession, source_id: str) -> Document:
     return await fetch_document(
         db,
-        SOURCE(db.get_bind().dialect.name),
+        SOURCE,
         {"source_id": source_id},
         missing=f"No source has the id '{source_id}'.",
     )

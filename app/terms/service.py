@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.db import dialect_of
 from app.errors import ValidationFailed
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey
 from app.terms.models import SearchTerm
@@ -91,7 +92,7 @@ async def add_terms(
     terms = {term for text in texts for term in _terms(text)}
     if not terms:
         return
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_of(db) == "postgresql" else sqlite
     await db.execute(
         dialect.insert(SearchTerm).on_conflict_do_nothing(),
         [
@@ -138,7 +139,7 @@ async def has_words(
             SearchTerm.term >= _written(word),
             SearchTerm.term < _written(prefix_upper_bound(word)),
         )
-        if db.get_bind().dialect.name == "sqlite" and await _common(db, in_range):
+        if dialect_of(db) == "sqlite" and await _common(db, in_range):
             conditions.append(exists().where(in_range, SearchTerm.record_id == record_id))
         else:
             conditions.append(record_id.in_(select(SearchTerm.record_id).where(in_range)))

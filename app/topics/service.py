@@ -6,10 +6,10 @@ import orjson
 from sqlalchemy import Select, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Document, dialect_of, ensure_free, fetch_document, touch, utcnow
+from app.db import Document, ensure_free, fetch_document, fetch_documents, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.journal import service as journal
-from app.pagination import PageRequest, json_array
+from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
 from app.sessions.documents import AGENDA, AGENDA_ITEM
 from app.sessions.models import CouncilSession
@@ -246,13 +246,13 @@ async def delete_topic(
 
 async def list_agenda(db: AsyncSession, session_id: str) -> bytes:
     """A session's agenda in order, as the JSON array of its items' documents."""
-    return json_array(await db.scalars(AGENDA(dialect_of(db)), {"session_id": session_id}))
+    return await fetch_documents(db, AGENDA, {"session_id": session_id})
 
 
 async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> Document:
     return await fetch_document(
         db,
-        AGENDA_ITEM(dialect_of(db)),
+        AGENDA_ITEM,
         {"session_id": session_id, "item_id": item_id},
         missing=f"The session's agenda has no item with the id '{item_id}'.",
     )
