@@ -16,8 +16,9 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app, shut_down
+from app.sessions import service as sessions_service
 from tests.conftest import http_client
-from tests.factories import COUNCIL
+from tests.factories import COUNCIL, create_council, create_session
 
 ICS_ROLES = {"CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"}
 ICS_STATUSES = {"TENTATIVE", "CONFIRMED", "CANCELLED"}
@@ -365,6 +366,31 @@ async def test_a_cancelled_session_is_an_event_cancelled(
     assert event["eventStatus"] == "https://schema.org/EventCancelled"
     assert event["subEvent"] == []
     assert event["attendee"] == []
+
+
+async def test_calendars_and_spreadsheets_are_whole_and_streamed(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every matching session, read a batch at a time and sent as it is read: the worker
+    holds one batch, however many sessions match (API.md, "Calendars and spreadsheets
+    are whole")."""
+    monkeypatch.setattr(sessions_service, "CALENDAR_BATCH", 2)
+    await create_council(client)
+    made = [
+        await create_session(client, start_date=f"2007-0{month}-21", ordinal=month)
+        for month in range(1, 6)
+    ]
+    calendar = await client.get("/sessions", params={"format": "ics"})
+    assert "content-length" not in calendar.headers  # streamed, not held whole
+    events = icalendar.Calendar.from_ical(calendar.content).walk("VEVENT")
+    assert [str(e["uid"]) for e in events] == [f"session-{s['id']}@entente" for s in made]
+    spreadsheet = await client.get("/sessions", params={"format": "csv", "sort": "-ordinal"})
+    assert "content-length" not in spreadsheet.headers
+    rows = list(csv.DictReader(io.StringIO(spreadsheet.text)))
+    assert [row["id"] for row in rows] == [s["id"] for s in reversed(made)]
+    # A filter naming no record is refused before anything is sent.
+    refused = await client.get("/sessions", params={"format": "csv", "participant": "nobody"})
+    assert refused.status_code == 422
 
 
 # ---------------------------------------------------------------- CORS

@@ -3,6 +3,7 @@ linked data (schema.org Event in JSON-LD)."""
 
 import csv
 import io
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -51,37 +52,45 @@ def person_urn(person_id: str) -> str:
     return f"urn:entente:person:{person_id}"
 
 
-def calendar(sessions: list[dict[str, Any]], *, name: str, base_url: str) -> bytes:
+async def calendar(
+    batches: AsyncIterator[list[dict[str, Any]]], *, name: str, base_url: str
+) -> AsyncIterator[bytes]:
     """One VEVENT a session: all-day dates (DTEND the day after the last, as RFC 5545 has
-    it), a stable UID, the place, an ATTENDEE a participant, CATEGORIES from the agenda."""
+    it), a stable UID, the place, an ATTENDEE a participant, CATEGORIES from the agenda.
+    Written as the batches of sessions come, one batch at a time."""
     cal = Calendar()
     cal.add("prodid", "-//Entente//Entente API//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
-    for s in sessions:
-        event = Event()
-        event.add("uid", f"session-{s['id']}@entente")
-        event.add("dtstamp", datetime.fromisoformat(s["updated_at"].replace("Z", "+00:00")))
-        event.add("dtstart", date.fromisoformat(s["start_date"]))
-        event.add("dtend", date.fromisoformat(s["end_date"]) + timedelta(days=1))
-        event.add("summary", s["title"])
-        event.add("status", ICS_STATUS[s["status"]])
-        event.add("url", f"{base_url}/sessions/{s['id']}")
-        if where := place(s["location"]):
-            event.add("location", where)
-        if s["summary"]:
-            event.add("description", s["summary"])
-        if s["topics"]:
-            event.add("categories", s["topics"])
-        for p in s["participants"]:
-            attendee = vCalAddress(person_urn(p["person_id"]))
-            attendee.params["cn"] = vText(p["name"])
-            attendee.params["role"] = vText(ICS_ROLE[p["role"]])
-            event.add("attendee", attendee, encode=False)
-        cal.add_component(event)
-    ical: bytes = cal.to_ical()
-    return ical
+    head, end, _ = cal.to_ical().partition(b"END:VCALENDAR")
+    yield head
+    async for sessions in batches:
+        yield b"".join(_event(s, base_url).to_ical() for s in sessions)
+    yield end + b"\r\n"
+
+
+def _event(s: dict[str, Any], base_url: str) -> Event:
+    event = Event()
+    event.add("uid", f"session-{s['id']}@entente")
+    event.add("dtstamp", datetime.fromisoformat(s["updated_at"].replace("Z", "+00:00")))
+    event.add("dtstart", date.fromisoformat(s["start_date"]))
+    event.add("dtend", date.fromisoformat(s["end_date"]) + timedelta(days=1))
+    event.add("summary", s["title"])
+    event.add("status", ICS_STATUS[s["status"]])
+    event.add("url", f"{base_url}/sessions/{s['id']}")
+    if where := place(s["location"]):
+        event.add("location", where)
+    if s["summary"]:
+        event.add("description", s["summary"])
+    if s["topics"]:
+        event.add("categories", s["topics"])
+    for p in s["participants"]:
+        attendee = vCalAddress(person_urn(p["person_id"]))
+        attendee.params["cn"] = vText(p["name"])
+        attendee.params["role"] = vText(ICS_ROLE[p["role"]])
+        event.add("attendee", attendee, encode=False)
+    return event
 
 
 CSV_COLUMNS = (
@@ -115,32 +124,40 @@ def cell(value: Any) -> Any:
     return value
 
 
-def spreadsheet(sessions: list[dict[str, Any]]) -> bytes:
+async def spreadsheet(batches: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[bytes]:
     """One row a session; several values in a cell are separated by "; ". Text that a
-    spreadsheet would run as a formula is quoted (`cell`)."""
+    spreadsheet would run as a formula is quoted (`cell`). Written as the batches of
+    sessions come, one batch at a time."""
+    yield _rows([CSV_COLUMNS])
+    async for sessions in batches:
+        yield _rows(_row(s) for s in sessions)
+
+
+def _rows(rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in sessions:
-        row = (
-            s["id"],
-            s["council"]["slug"],
-            s["ordinal"],
-            s["title"],
-            s["start_date"],
-            s["end_date"],
-            s["timezone"],
-            s["location"]["city"],
-            s["location"]["country"],
-            s["location"]["venue"],
-            s["host_country"],
-            s["status"],
-            "; ".join(p["name"] for p in s["participants"]),
-            "; ".join(s["topics"]),
-            s["summary"],
-        )
-        writer.writerow([cell(value) for value in row])
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
     return out.getvalue().encode("utf-8")
+
+
+def _row(s: dict[str, Any]) -> list[Any]:
+    row = (
+        s["id"],
+        s["council"]["slug"],
+        s["ordinal"],
+        s["title"],
+        s["start_date"],
+        s["end_date"],
+        s["timezone"],
+        s["location"]["city"],
+        s["location"]["country"],
+        s["location"]["venue"],
+        s["host_country"],
+        s["status"],
+        "; ".join(p["name"] for p in s["participants"]),
+        "; ".join(s["topics"]),
+        s["summary"],
+    )
+    return [cell(value) for value in row]
 
 
 def linked_data(session: dict[str, Any], *, base_url: str) -> dict[str, Any]:

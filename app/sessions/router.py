@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,7 +114,7 @@ FormatParam = Annotated[
         description="`ics` for an iCalendar feed to subscribe to (RFC 5545), `csv` for a "
         "spreadsheet, one row a session; also chosen by `Accept: text/calendar` or "
         "`text/csv` (by q-value; JSON when `Accept` prefers neither). Both hold every "
-        "matching session (up to 10,000), not one page.",
+        "matching session, not one page, streamed as they are read (so with no ETag).",
     ),
 ]
 SESSION_FORMATS: dict[int | str, dict[str, Any]] = {
@@ -159,14 +160,18 @@ async def sessions_response(
         items, next_cursor = await json_page(db, page=page, sort=sort, wanted=wanted)
         response = page_response(request, items, next_cursor)
     else:
-        sessions = await service.sessions_with_people_and_topics(db, sort=sort, wanted=wanted)
+        # Checked before the answer starts: a filter naming no record is still a 422.
+        conditions = await service.session_conditions(db, wanted)
+        batches = service.sessions_with_people_and_topics(
+            request.app.state.read_sessionmaker, conditions, sort
+        )
         if chosen == "ics":
             base_url = public_base(request) + "/api/v1"
-            body = formats.calendar(sessions, name=f"Entente: {name}", base_url=base_url)
-            response = Response(body, media_type="text/calendar; charset=utf-8")
+            calendar = formats.calendar(batches, name=f"Entente: {name}", base_url=base_url)
+            response = StreamingResponse(calendar, media_type="text/calendar; charset=utf-8")
         else:
-            response = Response(
-                formats.spreadsheet(sessions),
+            response = StreamingResponse(
+                formats.spreadsheet(batches),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": 'attachment; filename="sessions.csv"'},
             )

@@ -1,5 +1,5 @@
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -19,7 +19,7 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.councils.models import Council, CouncilMember
 from app.db import Document, as_db_time, dialect_of, fetch_json, utcnow
@@ -455,40 +455,50 @@ async def timeline(
     return items, next_cursor
 
 
-CALENDAR_LIMIT = 10_000
+# Sessions a batch of a calendar or spreadsheet: the worker holds one batch at a time.
+CALENDAR_BATCH = 500
 
 
 async def sessions_with_people_and_topics(
-    db: AsyncSession, *, sort: str, wanted: SessionFilter
-) -> list[dict[str, Any]]:
-    """Every matching session (up to CALENDAR_LIMIT) as a summary, with its participants'
-    names and roles and its agenda's topic names: what calendars and spreadsheets show."""
-    keyset, _ = SORTS[sort]
-    stmt = (
-        summaries(db)
-        .where(*await session_conditions(db, wanted))
-        .order_by(*keyset.order_by())
-        .limit(CALENDAR_LIMIT)
-    )
-    rows = (await db.execute(stmt)).all()
+    sessions: async_sessionmaker[AsyncSession], conditions: list[ColumnElement[bool]], sort: str
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every session that meets `conditions` (session_conditions), in batches in the
+    order `sort`, each a summary with its participants' names and roles and its agenda's
+    topic names: what calendars and spreadsheets show. Read on a session of its own, as
+    the answer is sent after the request's session is closed."""
+    keyset, key_of = SORTS[sort]
+    after: Sequence[Any] | None = None
+    async with sessions() as db:
+        while True:
+            stmt = summaries(db).where(*conditions)
+            if after is not None:
+                stmt = stmt.where(keyset.after(after))
+            stmt = stmt.order_by(*keyset.order_by()).limit(CALENDAR_BATCH)
+            rows = (await db.execute(stmt)).all()
+            if not rows:
+                return
+            yield await _with_people_and_topics(db, rows)
+            after = key_of(rows[-1])
+
+
+async def _with_people_and_topics(db: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     people: dict[str, list[dict[str, Any]]] = defaultdict(list)
     topics: dict[str, list[str]] = defaultdict(list)
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        for session_id, person_id, name, role in await db.execute(
-            select(participation.c.session_id, person.c.id, person.c.name, participation.c.role)
-            .join(person, person.c.id == participation.c.person_id)
-            .where(participation.c.session_id.in_(chunk))
-            .order_by(participation.c.id)
-        ):
-            people[session_id].append({"person_id": person_id, "name": name, "role": role})
-        for session_id, topic_name in await db.execute(
-            select(agenda_item.c.session_id, topic.c.name)
-            .join(topic, topic.c.id == agenda_item.c.topic_id)
-            .where(agenda_item.c.session_id.in_(chunk))
-            .order_by(agenda_item.c.position)
-        ):
-            topics[session_id].append(topic_name)
+    for session_id, person_id, name, role in await db.execute(
+        select(participation.c.session_id, person.c.id, person.c.name, participation.c.role)
+        .join(person, person.c.id == participation.c.person_id)
+        .where(participation.c.session_id.in_(ids))
+        .order_by(participation.c.id)
+    ):
+        people[session_id].append({"person_id": person_id, "name": name, "role": role})
+    for session_id, topic_name in await db.execute(
+        select(agenda_item.c.session_id, topic.c.name)
+        .join(topic, topic.c.id == agenda_item.c.topic_id)
+        .where(agenda_item.c.session_id.in_(ids))
+        .order_by(agenda_item.c.position)
+    ):
+        topics[session_id].append(topic_name)
     return [
         orjson.loads(r.document) | {"participants": people[r.id], "topics": topics[r.id]}
         for r in rows
