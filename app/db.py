@@ -4,6 +4,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, cast
+from uuid import uuid4
 
 import orjson
 from fastapi import Depends, Request
@@ -128,7 +129,8 @@ def create_engine(
             connect_args |= {
                 "statement_cache_size": 0,
                 "prepared_statement_cache_size": 0,
-                "prepared_statement_name_func": lambda: f"__entente_{new_id()}__",
+                # Not new_id(): a seed's ids are a sequence of its own (ids.reproducible_ids).
+                "prepared_statement_name_func": lambda: f"__entente_{uuid4().hex}__",
             }
         kwargs |= {
             # No overflow: an overflow connection is closed when returned and reopened at
