@@ -23,6 +23,8 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="entente"'}
 
 async def current_key(
     request: Request,
+    # Read by presented_key from the headers; declared so that OpenAPI shows the scheme
+    # (Swagger UI's Authorize button).
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller | None:
     """The key presented, None when there is none; 401 for a bad one."""

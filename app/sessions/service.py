@@ -139,8 +139,8 @@ agenda_item = table("agenda_item", column("session_id"), column("topic_id"), col
 topic = table("topic", column("id"), column("slug"), column("name"), column("parent_id"))
 
 
-async def _topic_and_narrower(db: AsyncSession, id_or_slug: str) -> list[str]:
-    """The ids of the topic named by id or slug and of every topic under it."""
+async def topic_and_narrower(db: AsyncSession, id_or_slug: str) -> list[str]:
+    """The ids of the topic named by id or slug, first, and of every topic under it."""
     tree = (
         select(topic.c.id)
         .where(or_(topic.c.id == id_or_slug, topic.c.slug == id_or_slug))
@@ -186,7 +186,7 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
         attended = select(participation.c.session_id).where(participation.c.person_id == person_id)
         conditions.append(S.id.in_(attended))
     if wanted.topic is not None:
-        topics = await _topic_and_narrower(db, wanted.topic)
+        topics = await topic_and_narrower(db, wanted.topic)
         if not topics:
             raise _unknown("topic", f"No topic has the id or slug '{wanted.topic}'.")
         on_agenda = select(agenda_item.c.session_id).where(agenda_item.c.topic_id.in_(topics))

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, delete, func, literal, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Document, ensure_free, fetch_document, fetch_documents, touch, utcnow
@@ -13,7 +13,7 @@ from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
 from app.sessions.documents import AGENDA, AGENDA_ITEM
 from app.sessions.models import CouncilSession
-from app.sessions.service import agenda_texts, index_sessions
+from app.sessions.service import agenda_texts, index_sessions, topic_and_narrower
 from app.sources.service import cite, set_citations
 from app.terms.service import NAME, TEXT, add_terms, delete_terms, list_records, set_terms
 from app.topics.models import AgendaItem, Topic
@@ -189,22 +189,6 @@ async def update_topic(
     return await journal.after_update(db, "topic", before, get_topic)
 
 
-def subtree(topic_id: str) -> Select[str]:
-    """The ids of the topic and of every topic under it, by a recursive query."""
-    tree = select(Topic.id).where(Topic.id == topic_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Topic.id).join(tree, Topic.parent_id == tree.c.id))
-    return select(tree.c.id)
-
-
-def sessions_with_topic(topic_id: str) -> Select[str]:
-    """The ids of the sessions whose agenda has the topic or one of its descendants."""
-    return select(AgendaItem.session_id).where(AgendaItem.topic_id.in_(subtree(topic_id)))
-
-
-async def descendant_ids(db: AsyncSession, topic_id: str) -> list[str]:
-    return list(await db.scalars(subtree(topic_id)))
-
-
 async def _sessions_with_topics(db: AsyncSession, topic_ids: list[str]) -> list[str]:
     return list(
         await db.scalars(
@@ -219,7 +203,7 @@ async def delete_topic(
     """Delete a topic; with `cascade`, its narrower topics and the agenda items naming any
     of them too, each journaled."""
     before = await journal.before_write(db, Topic, topic_id, get_topic, if_match)
-    subtree = await descendant_ids(db, topic_id)
+    subtree = await topic_and_narrower(db, topic_id)
     sessions = await _sessions_with_topics(db, subtree)
     if (sessions or len(subtree) > 1) and not cascade:
         uses = await db.scalar(select(func.count()).where(AgendaItem.topic_id.in_(subtree)))
