@@ -40,6 +40,12 @@ class JsonSql:
             f"(SELECT {element} AS e FROM {source} ORDER BY {order_by})), '[]'))"
         )
 
+    def present_when(self, condition: str, document: str) -> str:
+        """`document` where `condition` holds, else null (SQLite keeps the JSON type of a
+        value that passes through CASE only when told again)."""
+        case = f"CASE WHEN {condition} THEN {document} END"
+        return case if self.postgresql else f"json({case})"
+
     def stored_json(self, column: str) -> str:
         """A JSON column's value, as JSON (SQLite keeps it as text)."""
         return column if self.postgresql else f"json({column})"

@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app import openapi_examples
 from app.errors import Problem
-from app.types import COUNTRY_CODES
+from app.types import COUNTRY_CODE_DESCRIPTION, COUNTRY_CODES
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 COMMON = {
@@ -84,14 +84,15 @@ def _share_country_codes(node: Any, codes: list[str]) -> Any:
 
 TAGS = [
     {"name": "councils", "description": "Standing bodies that meet in numbered sessions."},
-    {"name": "sessions", "description": "Meetings of councils, with their segments."},
+    {"name": "sessions", "description": "Meetings of councils, visits, summits."},
     {"name": "participants", "description": "Who sat at a session, for which side."},
     {"name": "agenda", "description": "The topics on a session's agenda, in order."},
     {"name": "persons", "description": "People, with other names and identifiers."},
     {"name": "offices", "description": "Posts a person held, with partial-date terms."},
     {"name": "topics", "description": "The thesaurus of agenda topics (a tree)."},
     {"name": "sources", "description": "Documents records were taken from."},
-    {"name": "countries", "description": "ISO 3166-1 reference data (plus XK)."},
+    {"name": "countries", "description": "ISO 3166-1 (plus XK) and former countries (3166-3)."},
+    {"name": "relations", "description": "How often two countries met, and with whom."},
     {"name": "search", "description": "Everything, ranked, in one list."},
     {"name": "datasets", "description": "Whole-dataset import and export."},
     {"name": "changes", "description": "The change feed, for services that sync."},
@@ -113,7 +114,7 @@ def customize(schema: dict[str, Any], *, public_read: bool) -> dict[str, Any]:
     schema["components"]["schemas"]["CountryCode"] = {
         "type": "string",
         "enum": codes,
-        "description": "ISO 3166-1 alpha-2, plus XK (Kosovo).",
+        "description": COUNTRY_CODE_DESCRIPTION,
     }
     schema["components"]["schemas"]["Problem"] = Problem.model_json_schema(
         ref_template="#/components/schemas/{model}"

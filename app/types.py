@@ -12,11 +12,35 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 # Kosovo has no ISO 3166-1 code yet; `XK` is the user-assigned code that the EU, the IMF
 # and ISO itself use for it.
 EXTRA_COUNTRIES = {"XK": ("XKX", "Kosovo", "Republic of Kosovo")}
-COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries) | EXTRA_COUNTRIES.keys()
+# Countries of the past (ISO 3166-3) by their four-letter code: `SUHH` the USSR, `DDDE`
+# the GDR. Their alpha-2 codes were withdrawn, and some given again to other countries
+# (`CS`), so the four letters are the only code that names each of them for good.
+FORMER_COUNTRIES = {c.alpha_4: c for c in pycountry.historic_countries}
+COUNTRY_CODES = (
+    frozenset(c.alpha_2 for c in pycountry.countries)
+    | EXTRA_COUNTRIES.keys()
+    | FORMER_COUNTRIES.keys()
+)
+COUNTRY_CODE_DESCRIPTION = (
+    "ISO 3166-1 alpha-2, XK (Kosovo), or the ISO 3166-3 code of a former country (SUHH)."
+)
+
+
+def country_name(code: str) -> str:
+    """The short English name of a country code that COUNTRY_CODES holds."""
+    if code in EXTRA_COUNTRIES:
+        return EXTRA_COUNTRIES[code][1]
+    if code in FORMER_COUNTRIES:
+        return str(FORMER_COUNTRIES[code].name)
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code
+
 
 # Dates outside this range are almost always typing errors (0001-01-01, 9999-12-31), and
 # keeping them out means every database and client can represent every stored date.
 MIN_YEAR, MAX_YEAR = 1000, 2999
+# Events are dated closer: registers of visits begin in the 1860s.
+FIRST_EVENT_DATE, LAST_EVENT_DATE = date(1800, 1, 1), date(2199, 12, 31)
 
 
 # Invisible characters that change how the text around them is shown: C0/C1 controls
@@ -66,20 +90,20 @@ LanguageTag = Annotated[
 
 def _country(value: Any) -> Any:
     if isinstance(value, str) and value not in COUNTRY_CODES:
-        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code.")
+        raise ValueError(
+            f"'{value}' is not a country code: ISO 3166-1 alpha-2 (FR), XK, "
+            "or ISO 3166-3 for a former country (SUHH)."
+        )
     return value
 
 
+COUNTRY_CODE_PATTERN = r"^[A-Z]{2}([A-Z]{2})?$"
 CountryCode = Annotated[
     str,
-    StringConstraints(strict=True, pattern=r"^[A-Z]{2}$"),
+    StringConstraints(strict=True, pattern=COUNTRY_CODE_PATTERN),
     AfterValidator(_country),
     WithJsonSchema(
-        {
-            "type": "string",
-            "enum": sorted(COUNTRY_CODES),
-            "description": "ISO 3166-1 alpha-2, plus XK (Kosovo).",
-        }
+        {"type": "string", "enum": sorted(COUNTRY_CODES), "description": COUNTRY_CODE_DESCRIPTION}
     ),
 ]
 
@@ -114,8 +138,13 @@ def _event_date(value: Any) -> Any:
         parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"'{value}' is not a real date.") from None
-    _check_year(parsed.year)
     return parsed
+
+
+def _within_event_range(value: date) -> date:
+    if not FIRST_EVENT_DATE <= value <= LAST_EVENT_DATE:
+        raise ValueError(f"An event is dated from {FIRST_EVENT_DATE} to {LAST_EVENT_DATE}.")
+    return value
 
 
 def _rfc3339(value: Any) -> Any:
@@ -146,7 +175,15 @@ PartialDate = Annotated[
 EventDate = Annotated[
     date,
     BeforeValidator(_event_date),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+    AfterValidator(_within_event_range),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": r"^\d{4}-\d{2}-\d{2}$",
+            "description": f"From {FIRST_EVENT_DATE} to {LAST_EVENT_DATE}.",
+        }
+    ),
 ]
 
 Labels = Annotated[

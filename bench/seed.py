@@ -157,6 +157,7 @@ ORDER = [
     "person_other_name",
     "office",
     "council_session",
+    "session_country",
     "segment",
     "participation",
     "segment_participant",
@@ -344,6 +345,8 @@ def generate(
                 {
                     "id": session_id,
                     "council_id": council["id"],
+                    "kind": "council_session",
+                    "slug": None,
                     "ordinal": ordinal,
                     # Written out, as registers give them: the terms below are made from it.
                     "title": f"Meeting {ordinal} of the {council['acronym']}",
@@ -360,6 +363,10 @@ def generate(
                     **stamp,
                 }
             )
+            rows["session_country"] += [
+                {"session_id": session_id, "country": m, "position": i}
+                for i, m in enumerate(members)
+            ]
             segment_ids = []
             for position, kind in enumerate(SEGMENT_KINDS):
                 segment_id = new_id()

@@ -36,20 +36,41 @@ async def walk(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]
 
 
 async def test_countries_are_iso_3166_alpha_2_plus_kosovo(client: httpx.AsyncClient) -> None:
-    countries = await walk(client, limit=200)
+    countries = await walk(client, limit=200, former="false")
     codes = [country["code"] for country in countries]
     assert codes == sorted(codes)
     assert set(codes) == ISO_CODES | {"XK"}
     assert len(codes) == len(set(codes))
     for country in countries:
         validated_country(country)
+        assert country["former"] is False
     kosovo = next(country for country in countries if country["code"] == "XK")
     assert kosovo == {
         "code": "XK",
         "alpha_3": "XKX",
         "name": "Kosovo",
         "official_name": "Republic of Kosovo",
+        "former": False,
+        "withdrawn_on": None,
     }
+
+
+async def test_former_countries_are_listed_with_the_date_they_ceased(
+    client: httpx.AsyncClient,
+) -> None:
+    """ISO 3166-3 as pycountry has it: four letters each, listed after today's unless
+    `?former=false`, alone with `?former=true`."""
+    former = await walk(client, limit=200, former="true")
+    assert {c["code"] for c in former} == {c.alpha_4 for c in pycountry.historic_countries}
+    assert {"SUHH", "DDDE", "YUCS", "CSHH"} <= {c["code"] for c in former}
+    ussr = next(c for c in former if c["code"] == "SUHH")
+    assert ussr["former"] is True
+    assert ussr["name"] == "USSR, Union of Soviet Socialist Republics"
+    assert ussr["withdrawn_on"] == "1992-08-30"
+    every = {c["code"] for c in await walk(client, limit=200)}
+    assert every == ISO_CODES | {"XK"} | {c["code"] for c in former}
+    assert (await client.get("/countries/suhh")).json() == ussr
+    assert (await client.get("/countries", params={"former": "maybe"})).status_code == 422
 
 
 async def test_countries_are_paginated_by_fifty(client: httpx.AsyncClient) -> None:

@@ -23,7 +23,14 @@ from app.councils.models import Council, CouncilKind, CouncilMember
 from app.ids import new_id
 from app.pagination import Keyset, PageRequest, SortKey
 from app.people.models import Participation, Person
-from app.sessions.models import CouncilSession, Segment, SegmentKind, SessionStatus
+from app.sessions.models import (
+    CouncilSession,
+    Segment,
+    SegmentKind,
+    SessionCountry,
+    SessionKind,
+    SessionStatus,
+)
 from app.sessions.service import SORTS, SessionFilter, session_conditions, summaries
 from app.terms.models import SearchTerm
 from app.terms.normalize import search_words
@@ -104,7 +111,7 @@ async def _load(app: FastAPI) -> Synthetic:
             for g in range(2):
                 leaf = {"id": new_id(), "slug": f"t{r}-{c}-{g}", "name": f"Issue {r}.{c}.{g}"}
                 topics.append(leaf | {"parent_id": child["id"]})
-    sessions, segments, participations, agenda, terms = [], [], [], [], []
+    sessions, parties, segments, participations, agenda, terms = [], [], [], [], [], []
     member_countries: dict[str, list[str]] = {}
     for m in members:
         member_countries.setdefault(m["council_id"], []).append(m["country"])
@@ -121,6 +128,7 @@ async def _load(app: FastAPI) -> Synthetic:
             {
                 "id": session_id,
                 "council_id": council["id"],
+                "kind": SessionKind.council_session,
                 "ordinal": s // COUNCILS + 1,
                 "title": title,
                 "start_date": start,
@@ -131,6 +139,10 @@ async def _load(app: FastAPI) -> Synthetic:
                 "updated_at": now - timedelta(days=rng.randrange(5 * 365)),
             }
         )
+        parties += [
+            {"session_id": session_id, "country": country, "position": i}
+            for i, country in enumerate(member_countries[council["id"]])
+        ]
         segments.append(
             {
                 "id": new_id(),
@@ -170,6 +182,7 @@ async def _load(app: FastAPI) -> Synthetic:
             (Person, persons),
             (Topic, topics),
             (CouncilSession, sessions),
+            (SessionCountry, parties),
             (Segment, segments),
             (Participation, participations),
             (AgendaItem, agenda),

@@ -282,8 +282,10 @@ async def test_create_session_lists_every_invalid_field(client: httpx.AsyncClien
     }
 
 
-async def test_create_session_needs_council_and_start_date(client: httpx.AsyncClient) -> None:
-    assert pointers(await client.post("/sessions", json={})) == {"/council_id", "/start_date"}
+async def test_create_session_needs_a_start_date(client: httpx.AsyncClient) -> None:
+    assert pointers(await client.post("/sessions", json={})) == {"/start_date"}
+    outside = await client.post("/sessions", json={"start_date": "2007-02-21"})
+    assert pointers(outside) == {"/kind", "/title", "/countries"}
 
 
 @pytest.mark.parametrize("start_date", [20070221, "20070221", "2007-2-21", "21/02/2007", None])

@@ -5,6 +5,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Identified, enum_column
 
+# What session lists take for "no council" (`?council=none`): no council may be so named.
+NO_COUNCIL = "none"
+
 
 class CouncilKind(StrEnum):
     bilateral = "bilateral"

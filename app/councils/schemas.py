@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from app.councils.models import CouncilKind, CouncilStatus
+from app.councils.models import NO_COUNCIL, CouncilKind, CouncilStatus
 from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
 from app.sources.schemas import SourceRead
 from app.types import (
@@ -32,6 +32,15 @@ def check_members(kind: CouncilKind | None, members: list[str] | None) -> str | 
     return None
 
 
+def _not_no_council(slug: str) -> str:
+    if slug == NO_COUNCIL:
+        raise ValueError(f"'{NO_COUNCIL}' stands for no council in session lists (?council=none).")
+    return slug
+
+
+CouncilSlug = Annotated[Slug, AfterValidator(_not_no_council)]
+
+
 def members_fit_kind(members: list[str], info: ValidationInfo) -> list[str]:
     if problem := check_members(info.data.get("kind"), members):
         raise ValueError(problem)
@@ -39,7 +48,9 @@ def members_fit_kind(members: list[str], info: ValidationInfo) -> list[str]:
 
 
 class CouncilCreate(InputModel):
-    slug: Slug = Field(examples=["ccqs"], description="Unique; usable in paths instead of the id.")
+    slug: CouncilSlug = Field(
+        examples=["ccqs"], description="Unique; usable in paths instead of the id."
+    )
     acronym: Acronym | None = Field(None, examples=["CCQS"])
     name: Name = Field(examples=["Franco-Russian Cooperation Council on Security Issues"])
     names: Labels = Field(
@@ -65,7 +76,7 @@ class CouncilCreate(InputModel):
 
 
 class CouncilUpdate(InputModel):
-    slug: Annotated[Slug | None, NOT_NULL] = None
+    slug: Annotated[CouncilSlug | None, NOT_NULL] = None
     acronym: Acronym | None = None
     name: Annotated[Name | None, NOT_NULL] = None
     names: Annotated[Labels | None, NOT_NULL] = None

@@ -1,7 +1,7 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.countries.models import Country
@@ -21,10 +21,14 @@ COUNTRY_ORDER = Keyset([SortKey(Country.code)])
 
 
 class CountryRead(BaseModel):
-    code: str
+    code: str = Field(description="Alpha-2, or ISO 3166-3's four letters for a former country.")
     alpha_3: str
     name: str
     official_name: str | None
+    former: bool = Field(description="A country of the past (ISO 3166-3): the USSR, the GDR.")
+    withdrawn_on: str | None = Field(
+        description="When ISO withdrew a former country's code (a partial date), if known."
+    )
 
 
 def country_json(country: Country) -> dict[str, Any]:
@@ -33,6 +37,8 @@ def country_json(country: Country) -> dict[str, Any]:
         "alpha_3": country.alpha_3,
         "name": country.name,
         "official_name": country.official_name,
+        "former": country.former,
+        "withdrawn_on": country.withdrawn_on,
     }
 
 
@@ -42,10 +48,24 @@ def country_json(country: Country) -> dict[str, Any]:
     summary="List countries",
     response_model=Page[CountryRead],
 )
-async def list_countries(request: Request, db: DbSession, page: PageParams) -> Response:
-    """ISO 3166-1 countries by alpha-2 code, plus `XK` (Kosovo). These are the codes that
-    `member_countries`, `host_country`, `delegation` and `nationality` accept."""
-    rows = (await db.scalars(page.select(select(Country), COUNTRY_ORDER))).all()
+async def list_countries(
+    request: Request,
+    db: DbSession,
+    page: PageParams,
+    former: Annotated[
+        bool | None,
+        Query(description="`false`: today's countries only; `true`: former ones only."),
+    ] = None,
+) -> Response:
+    """ISO 3166-1 countries by alpha-2 code, plus `XK` (Kosovo), and the former countries
+    of ISO 3166-3 by their four letters (`SUHH` the USSR, `DDDE` the GDR, `YUCS`
+    Yugoslavia), with `former: true` and the date they ceased. These are the codes that
+    `member_countries`, `countries`, `host_country`, `delegation` and `nationality`
+    accept."""
+    countries = select(Country)
+    if former is not None:
+        countries = countries.where(Country.former.is_(former))
+    rows = (await db.scalars(page.select(countries, COUNTRY_ORDER))).all()
     rows, next_cursor = page.cut(rows, COUNTRY_ORDER, lambda country: (country.code,))
     return page_response(request, [country_json(c) for c in rows], next_cursor)
 
@@ -60,10 +80,16 @@ async def list_countries(request: Request, db: DbSession, page: PageParams) -> R
 async def get_country(
     request: Request,
     db: DbSession,
-    code: Annotated[str, Path(description="An alpha-2 code, in either case.", examples=["RU"])],
+    code: Annotated[
+        str,
+        Path(
+            description="An alpha-2 code, or a former country's four letters, in either case.",
+            examples=["SUHH"],
+        ),
+    ],
 ) -> Response:
-    """One country by its alpha-2 code, in either case: `FR`, `fr`."""
+    """One country by its code, in either case: `FR`, `fr`, `SUHH`."""
     country = await db.get(Country, code.upper())
     if country is None:
-        raise NotFound(f"'{code}' is not an ISO 3166-1 alpha-2 country code.")
+        raise NotFound(f"'{code}' is not a country code (ISO 3166-1 alpha-2, or 3166-3).")
     return resource_response(request, country_json(country))

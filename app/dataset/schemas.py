@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from app.councils.models import CouncilKind, CouncilStatus
-from app.councils.schemas import members_fit_kind
+from app.councils.schemas import CouncilSlug, members_fit_kind
 from app.people.models import OfficeRole
 from app.schemas import InputModel
 from app.sessions.models import ParticipationRole, SessionStatus
@@ -80,7 +80,7 @@ class DatasetPerson(InputModel):
 
 
 class DatasetCouncil(InputModel):
-    slug: Slug
+    slug: CouncilSlug
     acronym: Acronym | None = None
     name: Name
     names: Labels = Field(default_factory=dict)

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from app.identifiers import IdentifierRead, Identifiers
 from app.people.models import OfficeRole
 from app.schemas import NOT_NULL, InputModel, ReadModel, Timestamp
 from app.sessions.models import ParticipationRole
@@ -29,13 +30,7 @@ class OtherName(InputModel):
     note: Name | None = Field(None, examples=["native script"])
 
 
-class Identifier(InputModel):
-    scheme: TinyText = Field(examples=["wikidata"])
-    identifier: ShortText = Field(examples=["Q80137"])
-
-
 OtherNames = Annotated[list[OtherName], Field(max_length=100)]
-Identifiers = Annotated[list[Identifier], Field(max_length=50)]
 
 
 class PersonCreate(InputModel):
@@ -68,11 +63,6 @@ class OtherNameRead(ReadModel):
     name: str
     lang: str | None
     note: str | None
-
-
-class IdentifierRead(ReadModel):
-    scheme: str
-    identifier: str
 
 
 def _check_term(end: str | None, info: ValidationInfo) -> str | None:

@@ -8,9 +8,10 @@ from sqlalchemy import ColumnElement, Subquery, and_, delete, func, insert, lite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.councils.models import Council, CouncilMember
+from app.councils.models import Council
 from app.db import Document, dialect_of, ensure_free, fetch_document, fetch_documents, touch, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.identifiers import set_identifiers
 from app.journal import service as journal
 from app.journal.service import Written
 from app.json_sql import DIALECTS, JsonSql
@@ -33,7 +34,7 @@ from app.people.schemas import (
 )
 from app.schemas import changes, reject_nulls
 from app.sessions.documents import PARTICIPANT, PARTICIPANTS, summary_fields
-from app.sessions.models import CouncilSession, Segment, SegmentParticipant
+from app.sessions.models import CouncilSession, Segment, SegmentParticipant, SessionCountry
 from app.sessions.service import SORTS, SessionFilter, session_conditions
 from app.sources.service import cite, set_citations
 from app.terms.service import NAME, delete_terms, ranked, set_terms
@@ -229,36 +230,9 @@ async def _set_names_and_identifiers(
                 ],
             )
     if data.identifiers is not None:
-        errors = []
-        seen = set()
-        for i, ident in enumerate(data.identifiers):
-            taken_by = await db.scalar(
-                select(PersonIdentifier.person_id).where(
-                    PersonIdentifier.scheme == ident.scheme,
-                    PersonIdentifier.identifier == ident.identifier,
-                    PersonIdentifier.person_id != person_id,
-                )
-            )
-            if taken_by is not None or (ident.scheme, ident.identifier) in seen:
-                errors.append(i)
-            seen.add((ident.scheme, ident.identifier))
-        if errors:
-            raise Conflict(
-                "The identifier "
-                + ", ".join(
-                    f"{data.identifiers[i].scheme}:{data.identifiers[i].identifier}" for i in errors
-                )
-                + " is already given to another person (or listed twice)."
-            )
-        await db.execute(delete(PersonIdentifier).where(PersonIdentifier.person_id == person_id))
-        if data.identifiers:
-            await db.execute(
-                insert(PersonIdentifier),
-                [
-                    {"person_id": person_id, "position": i, **ident.model_dump()}
-                    for i, ident in enumerate(data.identifiers)
-                ],
-            )
+        await set_identifiers(
+            db, PersonIdentifier.person_id, person_id, data.identifiers, noun="person"
+        )
 
 
 async def create_person(db: AsyncSession, *, data: PersonCreate) -> dict[str, Any]:
@@ -345,13 +319,11 @@ async def get_participation(db: AsyncSession, session_id: str, participation_id:
 
 
 async def _allowed_delegations(db: AsyncSession, session: CouncilSession) -> set[str]:
-    members = set(
-        await db.scalars(
-            select(CouncilMember.country).where(CouncilMember.council_id == session.council_id)
-        )
+    """The sides a participant may sit on: the session's countries, or its host."""
+    parties = await db.scalars(
+        select(SessionCountry.country).where(SessionCountry.session_id == session.id)
     )
-    hosts = {session.host_country} if session.host_country else set()
-    return members | set(session.guest_countries) | hosts
+    return {*parties, session.host_country} - {None}
 
 
 async def _check_participation(
@@ -368,8 +340,8 @@ async def _check_participation(
         errors.append(
             (
                 "/delegation",
-                f"'{delegation}' is neither a member nor the host of this session's council, nor "
-                "one of the session's guest_countries.",
+                f"'{delegation}' is not one of the session's countries (for a council's "
+                "session: its members and guest_countries), nor its host.",
             )
         )
     if office_id is not None:
@@ -601,7 +573,7 @@ async def person_sessions(
         return (
             select(shown, document)
             .join(CouncilSession, CouncilSession.id == shown.c.id)
-            .join(Council, Council.id == CouncilSession.council_id)
+            .outerjoin(Council, Council.id == CouncilSession.council_id)
             .join(
                 Participation,
                 and_(Participation.session_id == shown.c.id, Participation.person_id == person_id),

@@ -19,12 +19,26 @@ def session_title(s: str = "s", c: str = "c") -> str:
 
 
 def summary_fields(j: JsonSql, s: str = "s", c: str = "c") -> dict[str, str]:
-    """The fields of a session summary, for the session `s` and its council `c`."""
+    """The fields of a session summary, for the session `s` and its council `c` (outer
+    joined: a meeting outside councils has none)."""
+    council = j.object(
+        {"id": f"{c}.id", "slug": f"{c}.slug", "acronym": f"{c}.acronym", "name": f"{c}.name"}
+    )
+    identifier = j.object({"scheme": "si.scheme", "identifier": "si.identifier"})
     return {
         "id": f"{s}.id",
+        "kind": f"{s}.kind",
+        "slug": f"{s}.slug",
         "council_id": f"{s}.council_id",
-        "council": j.object(
-            {"id": f"{c}.id", "slug": f"{c}.slug", "acronym": f"{c}.acronym", "name": f"{c}.name"}
+        "council": j.present_when(f"{c}.id IS NOT NULL", council),
+        "countries": j.array(
+            "sc.country", f"session_country sc WHERE sc.session_id = {s}.id", "sc.position"
+        ),
+        "identifiers": j.array(
+            identifier,
+            f"session_identifier si WHERE si.session_id = {s}.id",
+            "si.position",
+            of_json=True,
         ),
         "ordinal": f"{s}.ordinal",
         "title": session_title(s, c),
@@ -160,7 +174,8 @@ def _detail(j: JsonSql) -> str:
         }
     )
     return f"""SELECT {j.as_text(document)}
-FROM council_session s JOIN council c ON c.id = s.council_id WHERE s.id = :session_id"""
+FROM council_session s LEFT JOIN council c ON c.id = s.council_id
+WHERE s.id = :session_id OR s.slug = :session_id"""
 
 
 DETAIL = statement_for(_detail)

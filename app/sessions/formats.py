@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pycountry
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from app.types import EXTRA_COUNTRIES
+from app.types import country_name
 
 ICS_STATUS = {
     "planned": "CONFIRMED",
@@ -33,18 +32,10 @@ SCHEMA_STATUS = {
 }
 
 
-def country_name(code: str | None) -> str | None:
-    if code is None:
-        return None
-    if code in EXTRA_COUNTRIES:
-        return EXTRA_COUNTRIES[code][1]
-    country = pycountry.countries.get(alpha_2=code)
-    return country.name if country else code
-
-
 def place(location: dict[str, Any]) -> str:
     """ "Kremlin, Moscow, Russian Federation": the parts that are known."""
-    parts = [location["venue"], location["city"], country_name(location["country"])]
+    country = location["country"]
+    parts = [location["venue"], location["city"], country and country_name(country)]
     return ", ".join(p for p in parts if p)
 
 
@@ -109,6 +100,8 @@ CSV_COLUMNS = (
     "participants",
     "topics",
     "summary",
+    "kind",
+    "countries",
 )
 
 
@@ -142,7 +135,7 @@ def _rows(rows: Iterable[Sequence[Any]]) -> bytes:
 def _row(s: dict[str, Any]) -> list[Any]:
     row = (
         s["id"],
-        s["council"]["slug"],
+        s["council"] and s["council"]["slug"],
         s["ordinal"],
         s["title"],
         s["start_date"],
@@ -156,14 +149,23 @@ def _row(s: dict[str, Any]) -> list[Any]:
         "; ".join(p["name"] for p in s["participants"]),
         "; ".join(s["topics"]),
         s["summary"],
+        s["kind"],
+        "; ".join(s["countries"]),
     )
     return [cell(value) for value in row]
 
 
 def linked_data(session: dict[str, Any], *, base_url: str) -> dict[str, Any]:
-    """The session as a schema.org Event, part of its council's EventSeries."""
+    """The session as a schema.org Event, part of its council's EventSeries (a meeting
+    outside councils is part of none)."""
     council = session["council"]
     location = session["location"]
+    series = council and {
+        "@type": "EventSeries",
+        "@id": f"{base_url}/councils/{council['id']}",
+        "name": council["name"],
+        "alternateName": council["acronym"],
+    }
     return {
         "@context": "https://schema.org",
         "@type": "Event",
@@ -184,12 +186,7 @@ def linked_data(session: dict[str, Any], *, base_url: str) -> dict[str, Any]:
                 "addressCountry": location["country"],
             },
         },
-        "superEvent": {
-            "@type": "EventSeries",
-            "@id": f"{base_url}/councils/{council['id']}",
-            "name": council["name"],
-            "alternateName": council["acronym"],
-        },
+        "superEvent": series,
         "subEvent": [
             {
                 "@type": "Event",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.router import CouncilId
 from app.db import DbSession
+from app.errors import ValidationFailed
 from app.http import (
     READ_PROBLEMS,
     WRITE_PROBLEMS,
@@ -24,7 +25,7 @@ from app.http import (
 from app.idempotency.routes import ApiRoute, created_response
 from app.pagination import Page, PageParams, PageRequest
 from app.sessions import formats, service
-from app.sessions.models import CouncilSession, SessionStatus
+from app.sessions.models import CouncilSession, SessionKind, SessionStatus
 from app.sessions.schemas import (
     SessionCreate,
     SessionRead,
@@ -32,17 +33,52 @@ from app.sessions.schemas import (
     SessionUpdate,
     TimelineEntry,
 )
-from app.types import CountryCode, EventDate, Rfc3339
+from app.types import COUNTRY_CODES, CountryCode, EventDate, Rfc3339
 
 router = APIRouter(tags=["sessions"], route_class=ApiRoute)
 
 SessionSort = Literal["start_date", "-start_date", "ordinal", "-ordinal"]
 
 
+def parties(between: str | None) -> tuple[str, ...]:
+    """The codes of `?between=FR,RU`: two or more distinct country codes."""
+    if between is None:
+        return ()
+    codes = tuple(code.strip() for code in between.split(","))
+    problem = None
+    if len(codes) < 2:
+        problem = "Give two or more comma-separated country codes: FR,RU."
+    elif len(set(codes)) != len(codes):
+        problem = "A country is listed twice."
+    elif unknown := [code for code in codes if code not in COUNTRY_CODES]:
+        problem = f"Not a country code: {', '.join(unknown)}."
+    if problem:
+        raise ValidationFailed(
+            "The between filter is invalid.", errors=[("/query/between", problem)]
+        )
+    return codes
+
+
 async def session_filter(
+    kind: Annotated[
+        list[SessionKind] | None,
+        Query(description="The kind of meeting; repeatable (any)."),
+    ] = None,
+    between: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Two or more comma-separated country codes: sessions whose "
+            "`countries` include all of them (`FR,RU`).",
+            examples=["FR,RU"],
+        ),
+    ] = None,
     country: Annotated[
         list[CountryCode] | None,
-        Query(description="A member country of the council, or the host; repeatable (any)."),
+        Query(
+            description="One of the session's countries (for a council's session: a member "
+            "or a guest), or its host; repeatable (any)."
+        ),
     ] = None,
     host_country: Annotated[
         list[CountryCode] | None, Query(description="The host country; repeatable (any).")
@@ -80,6 +116,8 @@ async def session_filter(
     ] = None,
 ) -> service.SessionFilter:
     return service.SessionFilter(
+        kinds=kind or (),
+        between=parties(between),
         countries=country or (),
         host_countries=host_country or (),
         location_countries=location_country or (),
@@ -181,7 +219,7 @@ async def sessions_response(
 
 async def session_of(
     db: DbSession,
-    session_id: Annotated[str, Path(description="The session's id.")],
+    session_id: Annotated[str, Path(description="The session's id or slug.")],
 ) -> CouncilSession:
     return await service.require_session(db, session_id)
 
@@ -204,15 +242,21 @@ async def list_sessions(
     topic: TopicFilterParam = None,
     council: Annotated[
         list[Annotated[str, StringConstraints(max_length=100)]] | None,
-        Query(description="A council's id or slug; repeatable (any).", examples=["ccqs"]),
+        Query(
+            description="A council's id or slug, or `none` for meetings outside councils; "
+            "repeatable (any).",
+            examples=["ccqs"],
+        ),
     ] = None,
     sort: SortParam = "start_date",
     format: FormatParam = None,
 ) -> Response:
-    """Sessions of every council, oldest first by default. Filters combine with AND;
-    repeated values of one filter combine with OR: `?council=ccqs&from=2006-01-01` gives
-    the CCQS sessions since 2006. Items are summaries; `GET /sessions/{id}` embeds the
-    segments, participants and agenda."""
+    """Every meeting, of councils and outside them, oldest first by default. Filters
+    combine with AND; repeated values of one filter combine with OR:
+    `?council=ccqs&from=2006-01-01` gives the CCQS sessions since 2006,
+    `?council=none&between=FR,RU&kind=state_visit` the state visits between France and
+    Russia. Items are summaries; `GET /sessions/{id}` embeds the segments, participants
+    and agenda."""
     wanted = replace(wanted, councils=council or (), topic=topic)
     return await sessions_response(
         request, db, page=page, sort=sort, wanted=wanted, format=format, name="Sessions"
@@ -254,10 +298,13 @@ async def list_council_sessions(
     responses=WRITE_PROBLEMS,
 )
 async def create_session(request: Request, db: DbSession, body: SessionCreate) -> Response:
-    """Record a session of a council, with its segments. `ordinal` is unique within the
-    council (409); `end_date` defaults to `start_date`; `status` defaults to `held` for a
-    session that has ended and `planned` otherwise. Add participants and agenda items
-    through their own paths."""
+    """Record a session of a council (`council_id`), or a meeting outside councils: a state
+    visit, a summit (`kind`, `title` and at least two `countries`, the host among them; no
+    `ordinal`). `ordinal` is unique within the council (409), as a `slug` and an
+    `identifiers` pair are among sessions; `end_date` defaults to `start_date`; `status`
+    defaults to `held` for a session that has ended and `planned` otherwise. Add
+    participants and agenda items through their own paths: a participant's `delegation` is
+    one of the session's `countries`, or its host."""
     return created_response(request, await service.create_session(db, data=body))
 
 
@@ -272,7 +319,7 @@ async def create_session(request: Request, db: DbSession, body: SessionCreate) -
 async def get_session(
     request: Request,
     db: DbSession,
-    session_id: Annotated[str, Path(description="The session's id.")],
+    session_id: Annotated[str, Path(description="The session's id or slug.")],
 ) -> Response:
     """One session with its council, segments, participants (with the title each held
     that day), agenda in order, sources, and the council's previous and next sessions.
@@ -310,7 +357,9 @@ async def update_session(
 ) -> Response:
     """Change the fields given. `segments` replaces the list (keep a segment by giving its
     `id`). Moving a one-day session's `start_date` moves its `end_date` with it. The
-    council of a session cannot change."""
+    council of a session cannot change; a council session's `countries` follow its
+    council's members and its `guest_countries`. A meeting's `countries` cannot leave out
+    a delegation sitting at it (422: change the participants first)."""
     return resource_response(
         request,
         await service.update_session(db, session_id=session.id, data=body, if_match=if_match),

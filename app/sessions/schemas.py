@@ -1,12 +1,20 @@
+import re
 from datetime import date
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from app.councils.schemas import CouncilSummary
+from app.identifiers import IdentifierRead, Identifiers
 from app.schemas import NOT_NULL, DateText, InputModel, ReadModel, Timestamp
-from app.sessions.models import ParticipationRole, PartOfDay, SegmentKind, SessionStatus
+from app.sessions.models import (
+    ParticipationRole,
+    PartOfDay,
+    SegmentKind,
+    SessionKind,
+    SessionStatus,
+)
 from app.sources.schemas import SourceRead
 from app.types import (
     CountryCode,
@@ -25,6 +33,44 @@ TIMEZONES = frozenset(available_timezones())
 Ordinal = Annotated[int, Field(strict=True, ge=1, le=100_000, examples=[6])]
 Timezone = Annotated[
     str, StringConstraints(strict=True, max_length=64), Field(examples=["Europe/Moscow"])
+]
+
+
+_ID_SHAPED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _not_id_shaped(slug: str) -> str:
+    # Paths take a session's id or its slug: a slug shaped like an id could name two.
+    if _ID_SHAPED.match(slug):
+        raise ValueError("A slug cannot have the shape of an id.")
+    return slug
+
+
+SessionSlug = Annotated[
+    Slug,
+    AfterValidator(_not_id_shaped),
+    Field(
+        examples=["1966-06-de-gaulle-ussr"],
+        description="Unique among sessions; usable in paths instead of the id.",
+    ),
+]
+# At least two parties (checked with the rest of a meeting's rules, so that the message
+# can say what a council session's countries are).
+Parties = Annotated[
+    CountryList,
+    Field(
+        examples=[["FR", "SUHH"]],
+        description="The parties. Given for a meeting outside a council (at least two); "
+        "derived for a council session (its members, then its guest_countries).",
+    ),
+]
+MeetingKind = Annotated[
+    SessionKind,
+    Field(
+        examples=["state_visit"],
+        description="`council_session` exactly when the session has a council (set by the "
+        "service); one of the others for a meeting outside councils.",
+    ),
 ]
 
 
@@ -59,13 +105,30 @@ Segments = Annotated[list[SegmentInput], Field(max_length=100)]
 
 
 class SessionCreate(InputModel):
-    council_id: RecordRef = Field(
-        description="The council's id (its slug is accepted too).",
+    """A council's session (`council_id`), or a meeting outside councils (`kind`,
+    `countries` and `title` instead)."""
+
+    council_id: RecordRef | None = Field(
+        None,
+        description="The council's id (its slug is accepted too); none for a meeting "
+        "outside councils.",
         examples=["ccqs"],
     )
-    ordinal: Ordinal | None = Field(None, description="1-based number, unique within the council.")
+    kind: MeetingKind | None = None
+    countries: Parties | None = None
+    slug: SessionSlug | None = None
+    identifiers: Identifiers = Field(
+        default_factory=list,
+        description="Its numbers in other registers; a `(scheme, identifier)` pair names "
+        "one session (409 when another has it).",
+    )
+    ordinal: Ordinal | None = Field(
+        None, description="1-based number, unique within the council; a council's sessions only."
+    )
     title: Name | None = Field(
-        None, description='Defaults to "6th session of the CCQS" from the ordinal and acronym.'
+        None,
+        description='Defaults to "6th session of the CCQS" from the ordinal and acronym; '
+        "required for a meeting outside councils.",
     )
     start_date: EventDate = Field(examples=["2007-02-21"])
     end_date: EventDate | None = Field(None, description="Defaults to `start_date`.")
@@ -95,6 +158,10 @@ class SessionCreate(InputModel):
 
 
 class SessionUpdate(InputModel):
+    kind: Annotated[MeetingKind | None, NOT_NULL] = None
+    countries: Annotated[Parties | None, NOT_NULL] = None
+    slug: SessionSlug | None = None
+    identifiers: Annotated[Identifiers | None, NOT_NULL] = None
     ordinal: Ordinal | None = None
     title: Name | None = None
     start_date: Annotated[EventDate | None, NOT_NULL] = None
@@ -179,8 +246,12 @@ class SessionSummary(ReadModel):
     """A session as lists show it: without segments, participants and agenda."""
 
     id: str
-    council_id: str
-    council: CouncilSummary
+    kind: SessionKind
+    slug: str | None
+    council_id: str | None
+    council: CouncilSummary | None
+    countries: list[str]
+    identifiers: list[IdentifierRead]
     ordinal: int | None
     title: str
     start_date: DateText

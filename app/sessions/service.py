@@ -21,9 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.councils.models import Council, CouncilMember
-from app.db import Document, as_db_time, dialect_of, fetch_json, utcnow
+from app.councils.models import NO_COUNCIL, Council, CouncilMember
+from app.db import Document, as_db_time, dialect_of, ensure_free, fetch_json, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.identifiers import set_identifiers
 from app.ids import new_id
 from app.journal import service as journal
 from app.journal.service import Written
@@ -35,6 +36,9 @@ from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
     Segment,
+    SessionCountry,
+    SessionIdentifier,
+    SessionKind,
     SessionStatus,
 )
 from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate
@@ -75,7 +79,7 @@ def _summary_column(dialect: str) -> ColumnElement[str]:
 
 def summaries(db: AsyncSession) -> AnySelect:
     """Sessions with their keys and their summaries (`document`)."""
-    return select(S.id, S.start_date, S.ordinal, _summary_column(dialect_of(db))).join(
+    return select(S.id, S.start_date, S.ordinal, _summary_column(dialect_of(db))).outerjoin(
         Council, Council.id == S.council_id
     )
 
@@ -88,7 +92,7 @@ def with_summaries(db: AsyncSession) -> Callable[[Subquery], AnySelect]:
         return (
             select(shown, summary)
             .join(S, S.id == shown.c.id)
-            .join(Council, Council.id == S.council_id)
+            .outerjoin(Council, Council.id == S.council_id)
         )
 
     return documents
@@ -114,9 +118,12 @@ async def session_summaries(db: AsyncSession, session_ids: Sequence[str]) -> lis
 @dataclass(frozen=True)
 class SessionFilter:
     """What a session list asks for. Values within one field are alternatives (OR), except
-    `participants` (sessions attended by all of them); fields combine with AND."""
+    `participants` and `between` (sessions of all of them); fields combine with AND.
+    `councils` may hold NO_COUNCIL: meetings outside councils."""
 
     councils: Sequence[str] = ()
+    kinds: Sequence[SessionKind] = ()
+    between: Sequence[str] = ()
     countries: Sequence[str] = ()
     host_countries: Sequence[str] = ()
     location_countries: Sequence[str] = ()
@@ -132,7 +139,12 @@ class SessionFilter:
 # Tables of the layers above sessions (people, topics) that lists, filters and calendars
 # of sessions read, as documents do: SQL may read any table, Python imports only go down.
 participation = table(
-    "participation", column("id"), column("session_id"), column("person_id"), column("role")
+    "participation",
+    column("id"),
+    column("session_id"),
+    column("person_id"),
+    column("role"),
+    column("delegation"),
 )
 person = table("person", column("id"), column("name"))
 agenda_item = table("agenda_item", column("session_id"), column("topic_id"), column("position"))
@@ -150,6 +162,11 @@ async def topic_and_narrower(db: AsyncSession, id_or_slug: str) -> list[str]:
     return list(await db.scalars(select(tree.c.id)))
 
 
+def _sessions_of(*countries: str) -> AnySelect:
+    """The ids of the sessions any of `countries` is a party to."""
+    return select(SessionCountry.session_id).where(SessionCountry.country.in_(countries))
+
+
 def _unknown(parameter: str, message: str) -> ValidationFailed:
     return ValidationFailed("A filter names no record.", errors=[(f"/query/{parameter}", message)])
 
@@ -160,16 +177,24 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
     if wanted.councils:
         ids = []
         for council in wanted.councils:
+            if council == NO_COUNCIL:
+                continue
             council_id = await db.scalar(select(Council.id).where(Council.named(council)))
             if council_id is None:
                 raise _unknown("council", f"No council has the id or slug '{council}'.")
             ids.append(council_id)
-        conditions.append(S.council_id.in_(ids))
+        in_councils: ColumnElement[bool] = S.council_id.in_(ids)
+        if NO_COUNCIL in wanted.councils:
+            in_councils = or_(S.council_id.is_(None), in_councils)
+        conditions.append(in_councils)
+    if wanted.kinds:
+        conditions.append(S.kind.in_(wanted.kinds))
+    for country in dict.fromkeys(wanted.between):
+        conditions.append(S.id.in_(_sessions_of(country)))
     if wanted.countries:
-        members = select(CouncilMember.council_id).where(
-            CouncilMember.country.in_(wanted.countries)
+        conditions.append(
+            or_(S.host_country.in_(wanted.countries), S.id.in_(_sessions_of(*wanted.countries)))
         )
-        conditions.append(or_(S.host_country.in_(wanted.countries), S.council_id.in_(members)))
     if wanted.host_countries:
         conditions.append(S.host_country.in_(wanted.host_countries))
     if wanted.location_countries:
@@ -199,9 +224,10 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
 
 
 async def require_session(db: AsyncSession, session_id: str) -> CouncilSession:
-    session = await db.get(CouncilSession, session_id)
+    """The session whose id or slug is `session_id`: paths accept either."""
+    session = await db.scalar(select(S).where(or_(S.id == session_id, S.slug == session_id)))
     if session is None:
-        raise NotFound(f"No session has the id '{session_id}'.")
+        raise NotFound(f"No session has the id or slug '{session_id}'.")
     return session
 
 
@@ -212,7 +238,7 @@ async def get_session_detail(db: AsyncSession, session_id: str) -> Document:
 
 async def read_session_json(db: AsyncSession, session_id: str) -> bytes:
     """get_session_detail as served: the JSON as the database wrote it, never parsed."""
-    missing = f"No session has the id '{session_id}'."
+    missing = f"No session has the id or slug '{session_id}'."
     return await fetch_json(db, DETAIL, {"session_id": session_id}, missing=missing)
 
 
@@ -282,24 +308,132 @@ async def _set_segments(
         await db.execute(insert(Segment), added)
 
 
-async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
-    council = (
-        await db.execute(
-            select(Council.id, Council.acronym, Council.name).where(Council.named(data.council_id))
+def _meeting_problems(
+    *,
+    in_council: bool,
+    kind: SessionKind | None,
+    countries: Sequence[str] | None,
+    ordinal: int | None,
+    title: str | None,
+    host_country: str | None,
+    guest_countries: Sequence[str],
+) -> list[tuple[str, str]]:
+    """What is wrong with a session's kind and parties, as it would be stored: a council's
+    session is a `council_session` whose parties are derived; any other meeting has a kind,
+    a title and its parties, the host among them, and no number."""
+    if in_council:
+        problems = []
+        if kind not in (None, SessionKind.council_session):
+            problems.append(("/kind", "A council's session is of the kind council_session."))
+        if countries is not None:
+            problems.append(
+                (
+                    "/countries",
+                    "A council session's countries are its council's members, then its "
+                    "guest_countries; they cannot be given.",
+                )
+            )
+        return problems
+    problems = []
+    if kind is None:
+        problems.append(("/kind", "A meeting outside councils needs a kind (state_visit, ...)."))
+    elif kind == SessionKind.council_session:
+        problems.append(("/kind", "A council_session needs its council_id."))
+    if ordinal is not None:
+        problems.append(("/ordinal", "Only the sessions of a council are numbered."))
+    if title is None:
+        problems.append(("/title", "A meeting outside councils needs a title."))
+    if countries is None or len(countries) < 2:
+        problems.append(("/countries", "A meeting outside councils has at least two countries."))
+    elif host_country is not None and host_country not in countries:
+        problems.append(("/host_country", "The host is one of the session's countries."))
+    if guest_countries:
+        problems.append(
+            (
+                "/guest_countries",
+                "Only a council's sessions have guests; list every party in countries.",
+            )
         )
-    ).first()
-    if council is None:
+    return problems
+
+
+def _check_meeting(**stored: Any) -> None:
+    if problems := _meeting_problems(**stored):
+        raise ValidationFailed("The session's kind and countries disagree.", errors=problems)
+
+
+async def _council_parties(db: AsyncSession, council_id: str, guests: Sequence[str]) -> list[str]:
+    """A council session's parties: its council's members, then its guests."""
+    members = await db.scalars(
+        select(CouncilMember.country)
+        .where(CouncilMember.council_id == council_id)
+        .order_by(CouncilMember.position)
+    )
+    return list(dict.fromkeys([*members, *guests]))
+
+
+async def _set_countries(
+    db: AsyncSession, session_id: str, countries: Sequence[str], *, created: bool = False
+) -> None:
+    if not created:
+        await db.execute(delete(SessionCountry).where(SessionCountry.session_id == session_id))
+    await db.execute(
+        insert(SessionCountry),
+        [{"session_id": session_id, "country": c, "position": i} for i, c in enumerate(countries)],
+    )
+
+
+async def _check_delegations_among(
+    db: AsyncSession, session: CouncilSession, countries: Sequence[str]
+) -> None:
+    """A meeting's parties (or host) cannot change away from a delegation sitting at it."""
+    allowed = {*countries, session.host_country}
+    stranded = await db.scalars(
+        select(participation.c.delegation)
+        .where(participation.c.session_id == session.id, participation.c.delegation.notin_(allowed))
+        .distinct()
+    )
+    if left := sorted(stranded):
         raise ValidationFailed(
-            "The council does not exist.",
-            errors=[("/council_id", f"No council has the id or slug '{data.council_id}'.")],
+            "Participants sit for a country that would no longer be a party.",
+            errors=[
+                (
+                    "/countries",
+                    f"Delegations of {', '.join(left)} sit at this session; change them first.",
+                )
+            ],
         )
-    if data.ordinal is not None:
-        await _check_ordinal_free(db, council.id, data.ordinal)
+
+
+async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
+    council = None
+    if data.council_id is not None:
+        council = await db.scalar(select(Council.id).where(Council.named(data.council_id)))
+        if council is None:
+            raise ValidationFailed(
+                "The council does not exist.",
+                errors=[("/council_id", f"No council has the id or slug '{data.council_id}'.")],
+            )
+    _check_meeting(
+        in_council=council is not None,
+        kind=data.kind,
+        countries=data.countries,
+        ordinal=data.ordinal,
+        title=data.title,
+        host_country=data.host_country,
+        guest_countries=data.guest_countries,
+    )
+    if data.slug is not None:
+        await ensure_free(db, S.slug, data.slug, f"The slug '{data.slug}' is taken by a session.")
+    if council is not None and data.ordinal is not None:
+        await _check_ordinal_free(db, council, data.ordinal)
     end_date = data.end_date or data.start_date
     _check_segment_dates(data.segments, data.start_date, end_date)
     location = data.location
     session = CouncilSession(
-        council_id=council.id,
+        council_id=council,
+        kind=data.kind if council is None else SessionKind.council_session,
+        slug=data.slug,
         ordinal=data.ordinal,
         title=data.title,
         start_date=data.start_date,
@@ -315,6 +449,16 @@ async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, 
     )
     db.add(session)
     await db.flush()
+    countries = (
+        data.countries
+        if council is None
+        else await _council_parties(db, council, data.guest_countries)
+    )
+    await _set_countries(db, session.id, countries or [], created=True)
+    if data.identifiers:
+        await set_identifiers(
+            db, SessionIdentifier.session_id, session.id, data.identifiers, noun="session"
+        )
     await _set_segments(db, session.id, data.segments, created=True)
     await cite(db, entity="session", record_id=session.id, source_ids=data.source_ids)
     record = await journal.after_create(db, "session", session.id, get_session_detail)
@@ -326,14 +470,52 @@ async def update_session(
     db: AsyncSession, *, session_id: str, data: SessionUpdate, if_match: str | None = None
 ) -> dict[str, Any]:
     reject_nulls(
-        data, ("start_date", "end_date", "guest_countries", "status", "segments", "source_ids")
+        data,
+        (
+            "kind",
+            "countries",
+            "identifiers",
+            "start_date",
+            "end_date",
+            "guest_countries",
+            "status",
+            "segments",
+            "source_ids",
+        ),
     )
     before = await journal.before_write(db, S, session_id, get_session_detail, if_match)
     session = await db.get_one(CouncilSession, session_id)
-    if data.ordinal is not None:
-        await _check_ordinal_free(db, session.council_id, data.ordinal, other_than=session_id)
+    council_id = session.council_id
+    in_council = council_id is not None
+    _check_meeting(
+        in_council=in_council,
+        kind=data.kind if data.kind is not None else None if in_council else session.kind,
+        countries=(
+            data.countries if in_council or data.countries is not None else before["countries"]
+        ),
+        ordinal=data.ordinal if "ordinal" in data.model_fields_set else session.ordinal,
+        title=data.title if "title" in data.model_fields_set else session.title,
+        host_country=(
+            data.host_country if "host_country" in data.model_fields_set else session.host_country
+        ),
+        guest_countries=(
+            session.guest_countries if data.guest_countries is None else data.guest_countries
+        ),
+    )
+    if data.slug is not None:
+        await ensure_free(
+            db,
+            S.slug,
+            data.slug,
+            f"The slug '{data.slug}' is taken by another session.",
+            other_than=session_id,
+        )
+    if council_id is not None and data.ordinal is not None:
+        await _check_ordinal_free(db, council_id, data.ordinal, other_than=session_id)
     one_day = session.start_date == session.end_date
-    fields = changes(data, exclude={"location", "segments", "source_ids"})
+    fields = changes(
+        data, exclude={"location", "segments", "source_ids", "countries", "identifiers"}
+    )
     for field, value in fields.items():
         setattr(session, field, value)
     # A one-day session moved to another day stays a one-day session.
@@ -369,6 +551,18 @@ async def update_session(
                     )
                 ],
             )
+    countries = data.countries
+    if council_id is not None and data.guest_countries is not None:
+        countries = await _council_parties(db, council_id, data.guest_countries)
+    if countries is not None or "host_country" in data.model_fields_set:
+        await _check_delegations_among(db, session, countries or before["countries"])
+    if countries is not None and countries != before["countries"]:
+        await _set_countries(db, session_id, countries)
+        fields["countries"] = countries
+    if data.identifiers is not None:
+        await set_identifiers(
+            db, SessionIdentifier.session_id, session_id, data.identifiers, noun="session"
+        )
     if data.source_ids is not None:
         await set_citations(db, entity="session", record_id=session_id, source_ids=data.source_ids)
     session.updated_at = utcnow()
@@ -549,5 +743,25 @@ async def _follow_council(db: AsyncSession, write: Written) -> None:
             )
         for session_id in session_ids:
             await delete_session(db, session_id=session_id)
-    elif {"name", "acronym"} & write.changed:
+        return
+    if {"name", "acronym"} & write.changed:
         await index_sessions(db, session_ids)
+    if "member_countries" in write.changed:
+        await _derive_parties_again(db, write.record_id, session_ids)
+
+
+async def _derive_parties_again(
+    db: AsyncSession, council_id: str, session_ids: Sequence[str]
+) -> None:
+    """The parties of a council's sessions, after its members changed: each session whose
+    parties differ is written (and journaled) as changed."""
+    for session_id in session_ids:
+        before = await get_session_detail(db, session_id)
+        session = await db.get_one(CouncilSession, session_id)
+        countries = await _council_parties(db, council_id, session.guest_countries)
+        if countries == before["countries"]:
+            continue
+        await _set_countries(db, session_id, countries)
+        session.updated_at = utcnow()
+        await db.flush()
+        await journal.after_update(db, "session", before, get_session_detail)
