@@ -4,10 +4,11 @@ Entente's own (app/sessions/documents.py): what separates the two is everything 
 the query.
 
 For the write mix, the same inserts by hand, one transaction a request: a session with
-its segments, a participant, an agenda item (`POST /api/v1/sessions`, `.../participants`,
-`.../agenda`), each with what Entente writes beside it: the session's search terms, the
-session marked changed, an audit entry and a change-feed entry under the feed's
-commit-order lock. Nothing is checked, and the answer is the new id only.
+its segments and parties, a participant, an agenda item (`POST /api/v1/sessions`,
+`.../participants`, `.../agenda`), each with what Entente writes beside it: the
+session's search terms, the session marked changed, an audit entry and a change-feed
+entry under the feed's commit-order lock. Nothing is checked, and the answer is the new
+id only.
 
     ENTENTE_DATABASE_URL=postgresql+asyncpg://... uvicorn bench.baseline:app --port 8001
 
@@ -45,7 +46,7 @@ DETAIL_SQL = str(DETAIL("postgresql").compile(dialect=asyncpg_dialect()))
 FIRST_PAGE = f"""
 WITH shown AS (
   SELECT s.id, s.start_date, {session_summary(JsonSql("postgresql"))} AS summary
-  FROM council_session s JOIN council c ON c.id = s.council_id
+  FROM council_session s LEFT JOIN council c ON c.id = s.council_id
   ORDER BY s.start_date, s.id LIMIT 51
 ), page AS (SELECT * FROM shown ORDER BY start_date, id LIMIT 50)
 SELECT '[' || (SELECT string_agg(summary, ',' ORDER BY start_date, id) FROM page) || ']' AS items,
@@ -79,11 +80,20 @@ async def first_page(request: Request) -> Response:
 
 
 INSERT_SESSION = """
-INSERT INTO council_session (id, council_id, start_date, end_date, guest_countries, status,
-                             created_at, updated_at)
-VALUES ($1, $2, $3, $3, $4::json, CASE WHEN $3 < current_date THEN 'held' ELSE 'planned' END,
-        now(), now())
+INSERT INTO council_session (id, council_id, kind, start_date, end_date, guest_countries,
+                             status, created_at, updated_at)
+VALUES ($1, $2, 'council_session', $3, $3, $4::json,
+        CASE WHEN $3 < current_date THEN 'held' ELSE 'planned' END, now(), now())
 RETURNING (SELECT coalesce(acronym, name) FROM council WHERE id = $2)
+"""
+# A council session's parties: its council's members, then the guests that are not.
+INSERT_PARTIES = """
+INSERT INTO session_country (session_id, country, position)
+SELECT $1, country, row_number() OVER (ORDER BY rank, position) - 1
+FROM (SELECT country, 0 AS rank, position FROM council_member WHERE council_id = $2
+      UNION ALL
+      SELECT guest, 1, position FROM unnest($3::varchar[]) WITH ORDINALITY AS g(guest, position)
+      WHERE guest NOT IN (SELECT country FROM council_member WHERE council_id = $2)) AS parties
 """
 INSERT_SEGMENT = "INSERT INTO segment (id, session_id, position, kind) VALUES ($1, $2, $3, $4)"
 INSERT_PARTICIPANT = """
@@ -153,14 +163,16 @@ async def create_session(request: Request) -> Response:
     body = orjson.loads(await request.body())
     session_id = new_id()
     start_date = date.fromisoformat(body["start_date"])
+    guests = body.get("guest_countries", [])
     async with request.app.state.pool.acquire() as connection, connection.transaction():
         council_label = await connection.fetchval(
             INSERT_SESSION,
             session_id,
             body["council_id"],
             start_date,
-            orjson.dumps(body.get("guest_countries", [])).decode(),
+            orjson.dumps(guests).decode(),
         )
+        await connection.execute(INSERT_PARTIES, session_id, body["council_id"], guests)
         await connection.executemany(
             INSERT_SEGMENT,
             [
