@@ -387,7 +387,8 @@ async def _check_delegations_among(
     db: AsyncSession, session: CouncilSession, countries: Sequence[str]
 ) -> None:
     """A meeting's parties (or host) cannot change away from a delegation sitting at it."""
-    allowed = {*countries, session.host_country}
+    # Without a host, None must not reach NOT IN: `x NOT IN ('NO', NULL)` is never true.
+    allowed = {*countries, session.host_country} - {None}
     stranded = await db.scalars(
         select(participation.c.delegation)
         .where(participation.c.session_id == session.id, participation.c.delegation.notin_(allowed))
