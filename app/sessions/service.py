@@ -223,9 +223,19 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
     return conditions
 
 
+def _named(session_id: str) -> ColumnElement[bool]:
+    """The session whose id or slug is `session_id`: paths accept either."""
+    return or_(S.id == session_id, S.slug == session_id)
+
+
+async def find_session_id(db: AsyncSession, session_id: str) -> str | None:
+    """The id of the session named by id or slug, if there is one."""
+    return await db.scalar(select(S.id).where(_named(session_id)))
+
+
 async def require_session(db: AsyncSession, session_id: str) -> CouncilSession:
     """The session whose id or slug is `session_id`: paths accept either."""
-    session = await db.scalar(select(S).where(or_(S.id == session_id, S.slug == session_id)))
+    session = await db.scalar(select(S).where(_named(session_id)))
     if session is None:
         raise NotFound(f"No session has the id or slug '{session_id}'.")
     return session
