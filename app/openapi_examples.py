@@ -6,7 +6,8 @@ The seed gives its records the same ids on every new database (app/ids.py), so t
 below name real records: the 5th and 6th sessions of the CCQS, Sergueï Lavrov and
 Vladimir Putin, their offices and places at the 6th session. Where a path takes a slug,
 the examples use it. A DELETE example names a record that the POST example creates
-(councils, topics, keys) or one whose removal leaves the other examples working.
+(councils, topics, keys) or one whose removal leaves the other examples working; so may a
+GET example (General de Gaulle's state visit, recorded by an example of POST /sessions).
 """
 
 from typing import Any
@@ -24,6 +25,7 @@ G8_COOPERATION_AT_SIXTH = "00eb1f58-6000-7000-8000-000000000025"
 SOURCE = "00eb1f58-6000-7000-8000-000000000001"
 
 NEW_COUNCIL = "franco-german-council"
+NEW_VISIT = "1966-06-de-gaulle-ussr"
 NEW_TOPIC = "arctic"
 NEW_KEY = "editor-anna"
 
@@ -36,7 +38,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "councils_sessions_list": {"council": "ccqs"},
     "councils_timeline": {"council": "ccqs"},
     "sessions_list": {"topic": "energy-security"},
-    "sessions_get": {"session_id": SIXTH_SESSION},
     "sessions_update": {"session_id": SIXTH_SESSION},
     "sessions_delete": {"session_id": FIFTH_SESSION},
     "participants_list": {"session_id": SIXTH_SESSION},
@@ -68,12 +69,32 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "sources_get": {"source_id": SOURCE},
     "sources_update": {"source_id": SOURCE},
     "sources_delete": {"source_id": SOURCE, "cascade": True},
-    "countries_get": {"code": "FR"},
     "search": {"q": "Lavrov"},
     "history_list": {"resource": "sessions", "record_id": SIXTH_SESSION},
     "audit_list": {"entity": "session"},
     "keys_get": {"name": NEW_KEY},
     "keys_revoke": {"name": NEW_KEY},
+}
+
+# Parameters with several named examples (Swagger UI offers them in a list), by operation
+# id, then parameter name, then example name: (summary, value).
+NAMED_PARAMETERS: dict[str, dict[str, dict[str, tuple[str, Any]]]] = {
+    "sessions_get": {
+        "session_id": {
+            "council-session": ("The 6th session of the CCQS, by its id", SIXTH_SESSION),
+            "state-visit": (
+                "General de Gaulle's state visit to the USSR, by its slug (recorded by the "
+                "example of POST /sessions)",
+                NEW_VISIT,
+            ),
+        }
+    },
+    "countries_get": {
+        "code": {
+            "country": ("France", "FR"),
+            "former-country": ("The USSR, a former country (ISO 3166-3)", "SUHH"),
+        }
+    },
 }
 
 # Request bodies by operation id: (summary, value).
@@ -213,6 +234,30 @@ BODIES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# More request bodies of an operation, after the one above, by name: (summary, value).
+MORE_BODIES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
+    "sessions_create": {
+        "state-visit": (
+            "A meeting outside councils: General de Gaulle's state visit to the USSR",
+            {
+                "kind": "state_visit",
+                "title": "State visit of General de Gaulle to the USSR",
+                "countries": ["FR", "SUHH"],
+                "host_country": "SUHH",
+                "start_date": "1966-06-20",
+                "end_date": "1966-07-01",
+                "location": {"city": "Moscow", "country": "SUHH"},
+                "timezone": "Europe/Moscow",
+                "slug": NEW_VISIT,
+                "identifiers": [{"scheme": "example-register", "identifier": "FR-SU-1966-06"}],
+                "summary": "Talks in Moscow with Leonid Brezhnev and Alexei Kosygin; visits to "
+                "Leningrad, Kyiv, Volgograd, Novosibirsk and the Baikonur cosmodrome.",
+            },
+        )
+    },
+}
+
+
 def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail} | extra
 
@@ -274,14 +319,21 @@ def apply(schema: dict[str, Any]) -> None:
         for operation in operations.values():
             operation_id = operation.get("operationId")
             values = PARAMETERS.get(operation_id, {})
+            named = NAMED_PARAMETERS.get(operation_id, {})
             for parameter in operation.get("parameters", []):
                 if parameter["name"] in values:
                     parameter["example"] = values[parameter["name"]]
+                elif parameter["name"] in named:
+                    parameter["examples"] = _examples(named[parameter["name"]])
             if operation_id in BODIES and "requestBody" in operation:
-                summary, value = BODIES[operation_id]
                 media = operation["requestBody"]["content"]["application/json"]
-                media["examples"] = {"seeded": {"summary": summary, "value": value}}
+                bodies = {"seeded": BODIES[operation_id]} | MORE_BODIES.get(operation_id, {})
+                media["examples"] = _examples(bodies)
             for status, response in operation.get("responses", {}).items():
                 problem = response.get("content", {}).get("application/problem+json")
                 if problem is not None and status in PROBLEMS:
                     problem["example"] = PROBLEMS[status]
+
+
+def _examples(named: dict[str, tuple[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: {"summary": summary, "value": value} for name, (summary, value) in named.items()}

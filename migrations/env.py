@@ -50,15 +50,20 @@ def do_run_migrations(connection: Connection) -> None:
 
 async def run_migrations_online() -> None:
     engine = create_engine(database_url())
-    async with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            # Batch mode rebuilds a table by copying it and dropping the original; with
-            # foreign keys enforced, that drop would cascade to every row that refers to it.
-            # The pragma only takes effect outside a transaction, hence on the raw connection.
-            raw = await connection.get_raw_connection()
-            await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        await connection.run_sync(do_run_migrations)
-    await engine.dispose()
+    # Disposed also when a migration fails (a downgrade that refuses): the pool's
+    # connection would otherwise outlive the event loop that asyncio.run closes.
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch mode rebuilds a table by copying it and dropping the original; with
+                # foreign keys enforced, that drop would cascade to every row that refers to
+                # it. The pragma only takes effect outside a transaction, hence on the raw
+                # connection.
+                raw = await connection.get_raw_connection()
+                await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            await connection.run_sync(do_run_migrations)
+    finally:
+        await engine.dispose()
 
 
 if context.is_offline_mode():

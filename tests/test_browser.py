@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.browser import BROWSER_SKIP_REASON, CHROMIUM, Watched, chromium, seeded_server
 from tests.processes import Server, entente
@@ -84,6 +84,17 @@ def assert_stayed_local(watched: Watched) -> None:
     assert watched.errors == [], "errors in the console"
 
 
+async def authorize(page: Page, key: str) -> None:
+    """Give Swagger UI the key, unless it kept one from an earlier page (it persists)."""
+    await page.locator(".auth-wrapper .authorize").click()
+    dialog = page.locator(".modal-ux")
+    await expect(dialog.locator("button.btn-done")).to_be_visible(timeout=TIMEOUT_MS)
+    if await dialog.locator("button.authorize").count():
+        await dialog.locator("input").first.fill(key)
+        await dialog.locator("button.authorize").click()
+    await dialog.locator("button.btn-done").click()
+
+
 async def test_swagger_ui_renders_every_operation(site: Site, browser: BrowserContext) -> None:
     page = await browser.new_page()
     watched = Watched(page)
@@ -110,11 +121,7 @@ async def test_authorize_then_try_it_out_creates_a_topic(
         lambda r: sent.append(r.headers) if r.method == "POST" and "/topics" in r.url else None,
     )
     await page.goto(f"{site.server.url}/docs")
-    await page.locator(".auth-wrapper .authorize").click()
-    dialog = page.locator(".modal-ux")
-    await dialog.locator("input").first.fill(site.write_key)
-    await dialog.locator("button.authorize").click()
-    await dialog.locator("button.btn-done").click()
+    await authorize(page, site.write_key)
 
     operation = page.locator("#operations-topics-topics_create")
     await operation.locator(".opblock-summary").click()
@@ -143,6 +150,45 @@ async def test_try_it_out_lists_the_ccqs_sessions(site: Site, browser: BrowserCo
     body = operation.locator(".live-responses-table tr.response .highlight-code").first
     await expect(body).to_contain_text("5th session of the CCQS")
     await expect(body).to_contain_text("6th session of the CCQS")
+    assert_stayed_local(watched)
+    await page.close()
+
+
+async def test_try_it_out_records_and_reads_a_state_visit(
+    site: Site, browser: BrowserContext
+) -> None:
+    """Swagger UI offers a state visit among the examples of recording a session, and the
+    visit's slug among those of reading one: chosen, each request succeeds."""
+    page = await browser.new_page()
+    watched = Watched(page)
+    await page.goto(f"{site.server.url}/docs")
+    await authorize(page, site.write_key)
+
+    create = page.locator("#operations-sessions-sessions_create")
+    await create.locator(".opblock-summary").click()
+    await create.locator(".try-out__btn").click()
+    await create.locator(".opblock-section-request-body .examples-select select").select_option(
+        "state-visit"
+    )
+    await expect(create.locator("textarea.body-param__text")).to_contain_text("state_visit")
+    await create.locator(".execute").click()
+    status = create.locator(".live-responses-table tr.response .response-col_status").first
+    await expect(status).to_have_text("201", timeout=TIMEOUT_MS)
+    body = create.locator(".live-responses-table tr.response .highlight-code").first
+    await expect(body).to_contain_text('"kind": "state_visit"')
+
+    read = page.locator("#operations-sessions-sessions_get")
+    await read.locator(".opblock-summary").click()
+    await read.locator(".try-out__btn").click()
+    parameter = read.locator("tr[data-param-name='session_id']")
+    await parameter.locator(".examples-select select").select_option("state-visit")
+    await expect(parameter.locator("input")).to_have_value("1966-06-de-gaulle-ussr")
+    await read.locator(".execute").click()
+    status = read.locator(".live-responses-table tr.response .response-col_status").first
+    await expect(status).to_have_text("200", timeout=TIMEOUT_MS)
+    body = read.locator(".live-responses-table tr.response .highlight-code").first
+    await expect(body).to_contain_text("State visit of General de Gaulle to the USSR")
+    await expect(body).to_contain_text('"council": null')
     assert_stayed_local(watched)
     await page.close()
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.councils.models import Council, CouncilKind, CouncilMember
+from app.councils.models import NO_COUNCIL, Council, CouncilKind, CouncilMember
 from app.ids import new_id
 from app.pagination import Keyset, PageRequest, SortKey
 from app.people.models import Participation, Person
@@ -38,6 +38,9 @@ from app.terms.service import matches
 from app.topics.models import AgendaItem, Topic
 
 SESSIONS, COUNCILS, PERSONS = 3000, 50, 400
+# Meetings outside councils, among the sessions: visits, summits.
+MEETINGS = 600
+MEETING_KINDS = [kind for kind in SessionKind if kind != SessionKind.council_session]
 COUNTRIES = ["FR", "RU", "DE", "PL", "NO", "SE", "FI", "IT", "ES", "PT", "GB", "US"]
 WORDS = ["energy", "security", "arctic", "trade", "migration", "nuclear", "climate", "fisheries"]
 FIRST = ["Anna", "Boris", "Claire", "Dmitri", "Elena", "Fritz", "Greta", "Hans", "Ivan", "Jean"]
@@ -49,6 +52,7 @@ LARGE_TABLES = (
     "search_term",
     "person",
     "segment",
+    "session_country",
 )
 SECRET = b"explain"
 
@@ -173,6 +177,34 @@ async def _load(app: FastAPI) -> Synthetic:
             )
             texts.append((topic["name"], 0))
         terms += _terms("session", session_id, texts)
+    for m in range(MEETINGS):
+        countries = rng.sample(COUNTRIES, 2 if m % 4 else 3)
+        start = date(1990, 1, 1) + timedelta(days=rng.randrange(36 * 365))
+        session_id = new_id()
+        kind = MEETING_KINDS[m % len(MEETING_KINDS)]
+        title = f"{kind.replace('_', ' ').capitalize()} {m} on " + " and ".join(
+            rng.sample(WORDS, 2)
+        )
+        sessions.append(
+            {
+                "id": session_id,
+                "council_id": None,
+                "kind": kind,
+                "ordinal": None,
+                "title": title,
+                "start_date": start,
+                "end_date": start + timedelta(days=rng.randrange(3)),
+                "location_country": countries[0],
+                "host_country": countries[0],
+                "status": SessionStatus.held,
+                "updated_at": now - timedelta(days=rng.randrange(5 * 365)),
+            }
+        )
+        parties += [
+            {"session_id": session_id, "country": country, "position": i}
+            for i, country in enumerate(countries)
+        ]
+        terms += _terms("session", session_id, [(title, 1)])
     for person in persons:
         terms += _terms("person", person["id"], [(person["name"], 1)])
     async with app.state.engine.begin() as conn:
@@ -203,7 +235,8 @@ async def _load(app: FastAPI) -> Synthetic:
 
 async def _unload(app: FastAPI) -> None:
     async with app.state.engine.begin() as conn:
-        for model in (SearchTerm, Council, Person, Topic):
+        # Meetings outside councils go with no council: deleted on their own.
+        for model in (SearchTerm, CouncilSession, Council, Person, Topic):
             await conn.execute(delete(model))
 
 
@@ -306,6 +339,21 @@ CASES: dict[str, Build] = {
         "-ordinal", page=2, councils=lambda d: [d.council_ids[3]]
     ),
     "sessions-country": _session_list(countries=["NO"]),
+    "sessions-two-countries": _session_list(countries=["NO", "PT"]),
+    "sessions-kind": _session_list(kinds=[SessionKind.state_visit]),
+    "sessions-two-kinds": _session_list(kinds=[SessionKind.summit, SessionKind.working_visit]),
+    "sessions-kind-page-2": _session_list(page=2, kinds=[SessionKind.state_visit]),
+    "sessions-no-council": _session_list(councils=[NO_COUNCIL]),
+    "sessions-no-council-page-2": _session_list(page=2, councils=[NO_COUNCIL]),
+    "sessions-no-council-or-a-council": _session_list(
+        councils=lambda d: [NO_COUNCIL, d.council_ids[3]]
+    ),
+    "sessions-between": _session_list(between=["FR", "RU"]),
+    "sessions-between-three": _session_list(between=["FR", "RU", "DE"]),
+    "sessions-between-page-2": _session_list(page=2, between=["FR", "RU"]),
+    "sessions-between-kind": _session_list(
+        between=["FR", "RU"], kinds=[SessionKind.state_visit], councils=[NO_COUNCIL]
+    ),
     "sessions-host_country": _session_list(host_countries=["NO"]),
     "sessions-location_country": _session_list(location_countries=["NO", "PT"]),
     "sessions-status": _session_list(statuses=[SessionStatus.cancelled]),
@@ -361,7 +409,8 @@ async def _plan(app: FastAPI, data: Synthetic, build: Build) -> list[str]:
 @pytest.mark.parametrize("case", list(CASES))
 async def test_filter_is_served_by_an_index(app: FastAPI, synthetic: Synthetic, case: str) -> None:
     async with app.state.sessionmaker() as db:
-        assert await db.scalar(select(func.count()).select_from(CouncilSession)) == SESSIONS
+        stored = await db.scalar(select(func.count()).select_from(CouncilSession))
+        assert stored == SESSIONS + MEETINGS
     plan = await _plan(app, synthetic, CASES[case])
     scanned = [line.strip() for line in plan if "Seq Scan on " in line]
     large = [line for line in scanned if line.split("Seq Scan on ")[1].split()[0] in LARGE_TABLES]

@@ -43,8 +43,8 @@ async def test_every_operation_has_a_summary_a_description_and_examples(app: Fas
         if not operation.get("description"):
             missing.append(f"{where}: description")
         for parameter in operation.get("parameters", []):
-            if (parameter["in"] == "path" or parameter.get("required")) and (
-                "example" not in parameter
+            if (parameter["in"] == "path" or parameter.get("required")) and not (
+                example_values(parameter)
             ):
                 missing.append(f"{where}: example of {parameter['name']}")
         if "requestBody" in operation:
@@ -58,21 +58,44 @@ async def test_every_operation_has_a_summary_a_description_and_examples(app: Fas
     assert missing == []
 
 
-def example_request(path: str, operation: dict[str, Any]) -> dict[str, Any]:
-    """The request Swagger UI's *Try it out* sends with the examples as they stand."""
+def example_values(parameter: dict[str, Any]) -> list[Any]:
+    """A parameter's example values: its `example`, or each of its named `examples`."""
+    if "examples" in parameter:
+        return [example["value"] for example in parameter["examples"].values()]
+    return [parameter["example"]] if "example" in parameter else []
+
+
+def example_requests(path: str, operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requests Swagger UI's *Try it out* sends with the examples as they stand: with
+    the first example of each parameter and of the body, then once with each other named
+    example of a parameter or of the body in its place."""
+    parameters = [p for p in operation.get("parameters", []) if example_values(p)]
+    bodies: list[Any] = [None]
+    if "requestBody" in operation:
+        examples = operation["requestBody"]["content"]["application/json"]["examples"]
+        bodies = [example["value"] for example in examples.values()]
+    first = [example_values(p)[0] for p in parameters]
+    chosen = [(first, bodies[0])]
+    for i, parameter in enumerate(parameters):
+        chosen += [
+            ([*first[:i], v, *first[i + 1 :]], bodies[0]) for v in example_values(parameter)[1:]
+        ]
+    chosen += [(first, body) for body in bodies[1:]]
+    return [_request(path, parameters, values, body) for values, body in chosen]
+
+
+def _request(
+    path: str, parameters: list[dict[str, Any]], values: list[Any], body: Any
+) -> dict[str, Any]:
     query = {}
-    for parameter in operation.get("parameters", []):
-        if "example" not in parameter:
-            continue
-        value = parameter["example"]
+    for parameter, value in zip(parameters, values, strict=True):
         if parameter["in"] == "path":
             path = path.replace(f"{{{parameter['name']}}}", str(value))
         elif parameter["in"] == "query":
             query[parameter["name"]] = str(value).lower() if isinstance(value, bool) else value
     request: dict[str, Any] = {"url": path.removeprefix("/api/v1"), "params": query}
-    if "requestBody" in operation:
-        examples = operation["requestBody"]["content"]["application/json"]["examples"]
-        request["json"] = next(iter(examples.values()))["value"]
+    if body is not None:
+        request["json"] = body
     return request
 
 
@@ -99,9 +122,32 @@ async def failed_examples(app: FastAPI, client: httpx.AsyncClient) -> list[str]:
     assert {op["operationId"] for method, _, op in api if method == "delete"} == set(DELETE_ORDER)
     failed = []
     for method, path, operation in sorted(api, key=order):
-        response = await client.request(method.upper(), **example_request(path, operation))
-        if response.status_code not in (200, 201, 204):
-            failed.append(f"{method.upper()} {path}: {response.status_code} {response.text}")
-        elif method == "get" and response.json() in ([], {"items": [], "next_cursor": None}):
-            failed.append(f"{method.upper()} {path}: an empty list")
+        for request in example_requests(path, operation):
+            response = await client.request(method.upper(), **request)
+            where = f"{method.upper()} {request['url']}"
+            if response.status_code not in (200, 201, 204):
+                failed.append(f"{where}: {response.status_code} {response.text}")
+            elif method == "get" and response.json() in ([], {"items": [], "next_cursor": None}):
+                failed.append(f"{where}: an empty list")
     return failed
+
+
+async def test_swagger_ui_shows_a_visit_beside_a_council_session(app: FastAPI) -> None:
+    """Recording a session, and reading one, each show a council's session and a meeting
+    outside councils; the visit the POST example records is the one the GET example reads
+    (test_every_example_works_on_the_seeded_database sends them in that order)."""
+    paths = app.openapi()["paths"]
+    create = paths["/api/v1/sessions"]["post"]["requestBody"]["content"]["application/json"]
+    bodies = {name: example["value"] for name, example in create["examples"].items()}
+    assert bodies["seeded"]["council_id"] == "ccqs"
+    visit = bodies["state-visit"]
+    assert (visit["kind"], visit["countries"], visit["host_country"]) == (
+        "state_visit",
+        ["FR", "SUHH"],
+        "SUHH",
+    )
+    (session_id,) = paths["/api/v1/sessions/{session_id}"]["get"]["parameters"]
+    assert "example" not in session_id
+    assert example_values(session_id) == ["00eb1f58-6000-7000-8000-000000000019", visit["slug"]]
+    (code,) = paths["/api/v1/countries/{code}"]["get"]["parameters"]
+    assert example_values(code) == ["FR", "SUHH"]

@@ -24,6 +24,7 @@ from app.pagination import (
     datetime_key,
 )
 from app.schemas import Timestamp, rfc3339
+from app.sessions.service import find_session_id
 from app.types import Rfc3339
 
 router = APIRouter(route_class=ApiRoute)
@@ -176,15 +177,19 @@ async def list_history(
     page: PageParams,
     resource: Annotated[HistoryEntity, Path(description="The kind of record.")],
     record_id: Annotated[
-        str, Path(description="The record's id (a council's slug too, while it exists).")
+        str,
+        Path(description="The record's id (a council's or session's slug too, while it exists)."),
     ],
 ) -> Response:
     """The audit entries of one session, council or person, oldest first, also after it
-    was deleted. A council may be named by its slug while it exists. Needs `admin`, as
-    `GET /audit` does: entries name keys and requests, and keep deleted records' data."""
+    was deleted. A council or a session may be named by its slug while it exists. Needs
+    `admin`, as `GET /audit` does: entries name keys and requests, and keep deleted
+    records' data."""
     entity = ENTITY_OF[resource]
     if entity == "council":
         record_id = await find_council_id(db, record_id) or record_id
+    elif entity == "session":
+        record_id = await find_session_id(db, record_id) or record_id
     stmt = select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id == record_id)
     rows = (await db.scalars(page.select(stmt, AUDIT_ORDER))).all()
     if not rows and page.cursor is None:

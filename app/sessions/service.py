@@ -223,9 +223,19 @@ async def session_conditions(db: AsyncSession, wanted: SessionFilter) -> list[Co
     return conditions
 
 
+def _named(session_id: str) -> ColumnElement[bool]:
+    """The session whose id or slug is `session_id`: paths accept either."""
+    return or_(S.id == session_id, S.slug == session_id)
+
+
+async def find_session_id(db: AsyncSession, session_id: str) -> str | None:
+    """The id of the session named by id or slug, if there is one."""
+    return await db.scalar(select(S.id).where(_named(session_id)))
+
+
 async def require_session(db: AsyncSession, session_id: str) -> CouncilSession:
     """The session whose id or slug is `session_id`: paths accept either."""
-    session = await db.scalar(select(S).where(or_(S.id == session_id, S.slug == session_id)))
+    session = await db.scalar(select(S).where(_named(session_id)))
     if session is None:
         raise NotFound(f"No session has the id or slug '{session_id}'.")
     return session
@@ -387,7 +397,8 @@ async def _check_delegations_among(
     db: AsyncSession, session: CouncilSession, countries: Sequence[str]
 ) -> None:
     """A meeting's parties (or host) cannot change away from a delegation sitting at it."""
-    allowed = {*countries, session.host_country}
+    # Without a host, None must not reach NOT IN: `x NOT IN ('NO', NULL)` is never true.
+    allowed = {*countries, session.host_country} - {None}
     stranded = await db.scalars(
         select(participation.c.delegation)
         .where(participation.c.session_id == session.id, participation.c.delegation.notin_(allowed))

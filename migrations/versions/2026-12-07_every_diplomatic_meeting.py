@@ -34,6 +34,8 @@ COUNTRY_COLUMNS = {
     "office": ["country"],
     "participation": ["delegation"],
 }
+# Columns that hold lists of country codes as JSON arrays, by table.
+COUNTRY_LISTS = {"council_session": "guest_countries", "topic": "countries"}
 KINDS = (
     "council_session",
     "state_visit",
@@ -192,6 +194,12 @@ def downgrade() -> None:
         for column in columns
         if bind.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE length({column}) > 2"))
     ]
+    for table, column in COUNTRY_LISTS.items():
+        lists = sa.table(table, sa.column(column, sa.JSON))
+        if any(
+            len(code) > 2 for codes in bind.scalars(sa.select(lists.c[column])) for code in codes
+        ):
+            former.append(f"{table}.{column}")
     if outside or former:
         raise RuntimeError(
             "Revision 0011 cannot hold meetings outside councils "
