@@ -77,6 +77,7 @@ def _topics(j: JsonSql) -> str:
 
 
 def relation(j: JsonSql) -> str:
+    """The relation's fields (RelationRead), each counted from `met`."""
     by_kind = "(SELECT met.kind, count(*) AS sessions FROM met GROUP BY met.kind) k"
     return j.object(
         {

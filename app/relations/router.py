@@ -41,8 +41,8 @@ def country_code(code: str) -> str:
 
 
 async def pair_of(
-    a: Annotated[str, Path(description=f"One country. {CODE_DESCRIPTION}", examples=["FR"])],
-    b: Annotated[str, Path(description=f"The other. {CODE_DESCRIPTION}", examples=["RU"])],
+    a: Annotated[str, Path(description=f"One of the two. {CODE_DESCRIPTION}", examples=["FR"])],
+    b: Annotated[str, Path(description="The other, likewise (`RU`, `suhh`).", examples=["RU"])],
 ) -> tuple[str, str]:
     pair = country_code(a), country_code(b)
     if pair[0] == pair[1]:
