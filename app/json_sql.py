@@ -40,6 +40,21 @@ class JsonSql:
             f"(SELECT {element} AS e FROM {source} ORDER BY {order_by})), '[]'))"
         )
 
+    def values(self, *items: str) -> str:
+        """The array of `items`, each the SQL of a value, in that order."""
+        return f"{'json_build_array' if self.postgresql else 'json_array'}({', '.join(items)})"
+
+    def mapping(self, key: str, value: str, source: str, order_by: str) -> str:
+        """The object of `key: value` over the rows of `source` (as in `array`), its keys in
+        the order `order_by`; `{}` when there is none."""
+        if self.postgresql:
+            aggregate = f"json_object_agg({key}, {value} ORDER BY {order_by})"
+            return f"(SELECT coalesce({aggregate}, '{{}}') FROM {source})"
+        return (
+            f"json(coalesce((SELECT json_group_object(k, v) FROM "
+            f"(SELECT {key} AS k, {value} AS v FROM {source} ORDER BY {order_by})), '{{}}'))"
+        )
+
     def present_when(self, condition: str, document: str) -> str:
         """`document` where `condition` holds, else null (SQLite keeps the JSON type of a
         value that passes through CASE only when told again)."""
@@ -60,6 +75,12 @@ class JsonSql:
     def day(self, column: str) -> str:
         """A date column as `YYYY-MM-DD` text (SQLite keeps dates as that text)."""
         return f"CAST({column} AS TEXT)" if self.postgresql else column
+
+    def year(self, column: str) -> str:
+        """The year of a date column, as an integer (SQLite keeps dates as text)."""
+        if self.postgresql:
+            return f"CAST(extract(year FROM {column}) AS integer)"
+        return f"CAST(strftime('%Y', {column}) AS INTEGER)"
 
     def as_text(self, document: str) -> str:
         """A document as the text a driver hands back."""

@@ -27,6 +27,7 @@ from app.health import router as health_router
 from app.idempotency.dependencies import Replay, replay_response
 from app.middleware import ProblemCORSMiddleware, RequestMiddleware, configure_logging
 from app.people.router import participants_router, persons_router
+from app.relations.router import router as relations_router
 from app.search.router import router as search_router
 from app.sessions.router import router as sessions_router
 from app.sources.router import router as sources_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agenda_router,
         sources_router,
         countries_router,
+        relations_router,
         search_router,
         dataset_router,
         audit_router,

@@ -1,6 +1,7 @@
 """The examples of the OpenAPI document, by operation id, that Swagger UI fills in for
 *Try it out* and ReDoc shows: each works as it stands on a database that `entente seed`
-loaded (the CCQS record), and each problem answer shows a problem.
+loaded (the CCQS record), and each problem answer shows a problem. Where an answer is
+shown (`ANSWERS`), it is the one the operation gives with its examples on that database.
 
 The seed gives its records the same ids on every new database (app/ids.py), so the ids
 below name real records: the 5th and 6th sessions of the CCQS, Sergueï Lavrov and
@@ -69,6 +70,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "sources_get": {"source_id": SOURCE},
     "sources_update": {"source_id": SOURCE},
     "sources_delete": {"source_id": SOURCE, "cascade": True},
+    "countries_partners_list": {"code": "FR"},
+    "relations_get": {"a": "FR", "b": "RU"},
+    "relations_sessions_list": {"a": "FR", "b": "RU"},
     "search": {"q": "Lavrov"},
     "history_list": {"resource": "sessions", "record_id": SIXTH_SESSION},
     "audit_list": {"entity": "session"},
@@ -258,6 +262,91 @@ MORE_BODIES: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
 }
 
 
+def _sat(number: int, name: str, nationality: str) -> dict[str, Any]:
+    """An entry of a relation's `people`: one of the seed's people, at one session."""
+    person = {"id": f"00eb1f58-6000-7000-8000-{number:012x}", "name": name}
+    return {
+        "person": person | {"nationality": nationality},
+        "delegation": nationality,
+        "sessions": 1,
+    }
+
+
+def _discussed(number: int, slug: str, en: str, fr: str) -> dict[str, Any]:
+    """An entry of a relation's `topics`: one of the seed's topics, at one session."""
+    topic = {"id": f"00eb1f58-6000-7000-8000-{number:012x}", "slug": slug, "name": en}
+    return {"topic": topic | {"names": {"fr": fr, "en": en}}, "sessions": 1}
+
+
+# France and Russia in the seed: the 5th and 6th CCQS sessions (only the 6th has its
+# participants and agenda recorded).
+RELATION_FR_RU = {
+    "countries": ["FR", "RU"],
+    "sessions": 2,
+    "first_date": "2005-10-11",
+    "last_date": "2007-02-21",
+    "by_year": [
+        {"year": 2005, "sessions": 1},
+        {"year": 2006, "sessions": 0},
+        {"year": 2007, "sessions": 1},
+    ],
+    "by_kind": {"council_session": 2},
+    "councils": [
+        {
+            "id": "00eb1f58-6000-7000-8000-000000000017",
+            "slug": "ccqs",
+            "acronym": "CCQS",
+            "name": "Franco-Russian Cooperation Council on Security Issues",
+        }
+    ],
+    "people": [
+        _sat(13, "Michèle Alliot-Marie", "FR"),
+        _sat(15, "Philippe Douste-Blazy", "FR"),
+        _sat(17, "Anatoli Serdioukov", "RU"),
+        _sat(19, "Sergueï Lavrov", "RU"),
+        _sat(21, "Vladimir Poutine", "RU"),
+    ],
+    "topics": [
+        _discussed(
+            2,
+            "european-security-architecture",
+            "European security architecture",
+            "Architecture de sécurité en Europe",
+        ),
+        _discussed(
+            3, "g8-cooperation", "Cooperation within the G8", "Coopération dans le cadre du G8"
+        ),
+        _discussed(4, "energy-security", "Energy security", "Sécurité énergétique"),
+        _discussed(
+            5,
+            "wmd-non-proliferation",
+            "Fight against the proliferation of weapons of mass destruction",
+            "Lutte contre la prolifération des armes de destruction massive",
+        ),
+        _discussed(6, "regional-issues", "Regional issues", "Grands dossiers régionaux"),
+        _discussed(
+            7, "nato-russia-relations", "NATO\u2013Russia relations", "Relations OTAN-Russie"
+        ),
+        _discussed(
+            8,
+            "eu-russia-relations-esdp",
+            "EU\u2013Russia relations within the ESDP",
+            "Relations Union européenne-Russie dans le cadre de la PESD",
+        ),
+        _discussed(9, "afghanistan", "Afghanistan", "Afghanistan"),
+        _discussed(10, "near-and-middle-east", "Near and Middle East", "Proche et Moyen-Orient"),
+        _discussed(11, "kosovo", "Kosovo", "Kosovo"),
+        _discussed(12, "frozen-conflicts", "Frozen conflicts", "Conflits gelés"),
+    ],
+}
+
+# Answers by operation id: (summary, value), each what the operation answers with its
+# parameters' examples on the seeded database.
+ANSWERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "relations_get": ("France and Russia in the CCQS record", RELATION_FR_RU),
+}
+
+
 def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail} | extra
 
@@ -329,6 +418,9 @@ def apply(schema: dict[str, Any]) -> None:
                 media = operation["requestBody"]["content"]["application/json"]
                 bodies = {"seeded": BODIES[operation_id]} | MORE_BODIES.get(operation_id, {})
                 media["examples"] = _examples(bodies)
+            if operation_id in ANSWERS:
+                media = operation["responses"]["200"]["content"]["application/json"]
+                media["examples"] = _examples({"seeded": ANSWERS[operation_id]})
             for status, response in operation.get("responses", {}).items():
                 problem = response.get("content", {}).get("application/problem+json")
                 if problem is not None and status in PROBLEMS:

@@ -85,6 +85,8 @@ async def record_ids(client: httpx.AsyncClient, ccqs: dict[str, Any]) -> dict[st
         "topic": await first("/topics"),
         "source_id": await first("/sources"),
         "code": "FR",
+        "a": "FR",
+        "b": "RU",
         "resource": "sessions",
         "record_id": sixth,
         "name": "test-admin",

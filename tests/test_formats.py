@@ -38,6 +38,7 @@ FEEDS = {
     "/councils/ccqs/sessions": [5, 6],
     "/persons/{lavrov}/sessions": [6],
     "/topics/kosovo/sessions": [6],
+    "/relations/FR/RU/sessions": [5, 6],
 }
 
 

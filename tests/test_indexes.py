@@ -23,6 +23,7 @@ from app.councils.models import NO_COUNCIL, Council, CouncilKind, CouncilMember
 from app.ids import new_id
 from app.pagination import Keyset, PageRequest, SortKey
 from app.people.models import Participation, Person
+from app.relations.service import partners_statement, relation_statement
 from app.sessions.models import (
     CouncilSession,
     Segment,
@@ -323,6 +324,26 @@ def _councils_of(data: Synthetic) -> Select[Any]:
     return select(Council).where(Council.id.in_(members))
 
 
+def _relation(**wanted: Any) -> Build:
+    """GET /relations/NO/DE as the app builds it: one statement."""
+
+    async def build(db: AsyncSession, data: Synthetic) -> Select[Any]:
+        return await relation_statement(db, countries=("NO", "DE"), wanted=SessionFilter(**wanted))
+
+    return build
+
+
+def _partners(**wanted: Any) -> Build:
+    """GET /countries/NO/partners as the app builds it: the first page."""
+
+    async def build(db: AsyncSession, data: Synthetic) -> Select[Any]:
+        stmt, keyset = await partners_statement(db, country="NO", wanted=SessionFilter(**wanted))
+        request = PageRequest(limit=50, cursor=None, scope="explain", secret=SECRET)
+        return request.select(stmt, keyset)
+
+    return build
+
+
 PERSON_ORDER = (Person.name, Person.id)
 CASES: dict[str, Build] = {
     "sessions": _session_list(),
@@ -370,6 +391,14 @@ CASES: dict[str, Build] = {
     "sessions-q-two-words": _session_list(q="nuclear fish"),
     "sessions-q-page-2": _session_list(page=2, q="arctic"),
     "sessions-updated_since": _session_list(updated_since=datetime.now(UTC) - timedelta(days=10)),
+    "sessions-between": _session_list(between=["NO", "DE"]),
+    "sessions-between-page-2": _session_list("-start_date", page=2, between=["NO", "DE"]),
+    "relation": _relation(),
+    "relation-from-to-kind": _relation(
+        date_from=date(2001, 1, 1), date_to=date(2010, 6, 30), kinds=[SessionKind.council_session]
+    ),
+    "partners": _partners(),
+    "partners-from-to": _partners(date_from=date(2001, 1, 1), date_to=date(2010, 6, 30)),
     "persons": _records(lambda d: select(Person), "person", PERSON_ORDER, None),
     "persons-q": _records(lambda d: select(Person), "person", PERSON_ORDER, "lavrov"),
     "persons-q-prefix": _records(lambda d: select(Person), "person", PERSON_ORDER, "ol"),

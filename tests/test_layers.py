@@ -19,7 +19,7 @@ LAYERS = [
     ["councils"],
     ["sessions"],
     ["people", "topics"],
-    ["search", "dataset", "audit"],
+    ["search", "dataset", "audit", "relations"],
 ]
 
 

@@ -112,6 +112,30 @@ async def test_every_example_works_on_the_seeded_database(app: FastAPI) -> None:
         await _empty_tables(app)
 
 
+async def test_example_answers_are_those_of_the_seeded_database(app: FastAPI) -> None:
+    """An answer shown in the document is the one its operation gives, with the examples of
+    its parameters, on a database that `entente seed` loaded."""
+    await _empty_tables(app)
+    token = await make_key(app, "examples", Scope.admin)
+    try:
+        await load_dataset(app.state.settings.database_url, SEED.read_bytes(), stable_ids=True)
+        shown = [
+            (path, operation, media["examples"]["seeded"]["value"])
+            for method, path, operation in operations(app.openapi())
+            if method == "get"
+            and (media := operation["responses"]["200"]["content"].get("application/json"))
+            and "examples" in media
+        ]
+        assert shown
+        async with http_client(app, token) as client:
+            for path, operation, value in shown:
+                response = await client.get(**example_request(path, operation))
+                assert response.status_code == 200, path
+                assert response.json() == value, path
+    finally:
+        await _empty_tables(app)
+
+
 async def failed_examples(app: FastAPI, client: httpx.AsyncClient) -> list[str]:
     def order(entry: tuple[str, str, dict[str, Any]]) -> tuple[int, int]:
         method, _, operation = entry

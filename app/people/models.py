@@ -86,7 +86,12 @@ class Participation(Identified, Base):
     """A person at a session, on one side of the table."""
 
     __tablename__ = "participation"
-    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+    # With the delegation (on PostgreSQL): who sat for which side of a session is read from
+    # the index alone (the relations of two countries count it over every session between
+    # them).
+    __table_args__ = (
+        UniqueConstraint("session_id", "person_id", postgresql_include=["delegation"]),
+    )
 
     session_id: Mapped[str] = mapped_column(ForeignKey("council_session.id", ondelete="CASCADE"))
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)

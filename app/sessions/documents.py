@@ -18,19 +18,40 @@ def session_title(s: str = "s", c: str = "c") -> str:
         ELSE {s}.ordinal || {suffix} || ' session of the ' || {council} END)"""
 
 
+def council_summary(j: JsonSql, c: str = "c") -> str:
+    """A council as a session names it: for the council `c`."""
+    return j.object(
+        {"id": f"{c}.id", "slug": f"{c}.slug", "acronym": f"{c}.acronym", "name": f"{c}.name"}
+    )
+
+
+def person_summary(j: JsonSql, pe: str = "pe") -> str:
+    """A person as a participant names them: for the person `pe`."""
+    return j.object({"id": f"{pe}.id", "name": f"{pe}.name", "nationality": f"{pe}.nationality"})
+
+
+def topic_summary(j: JsonSql, t: str = "t") -> str:
+    """A topic as an agenda item names it: for the topic `t`."""
+    return j.object(
+        {
+            "id": f"{t}.id",
+            "slug": f"{t}.slug",
+            "name": f"{t}.name",
+            "names": j.stored_json(f"{t}.names"),
+        }
+    )
+
+
 def summary_fields(j: JsonSql, s: str = "s", c: str = "c") -> dict[str, str]:
     """The fields of a session summary, for the session `s` and its council `c` (outer
     joined: a meeting outside councils has none)."""
-    council = j.object(
-        {"id": f"{c}.id", "slug": f"{c}.slug", "acronym": f"{c}.acronym", "name": f"{c}.name"}
-    )
     identifier = j.object({"scheme": "si.scheme", "identifier": "si.identifier"})
     return {
         "id": f"{s}.id",
         "kind": f"{s}.kind",
         "slug": f"{s}.slug",
         "council_id": f"{s}.council_id",
-        "council": j.present_when(f"{c}.id IS NOT NULL", council),
+        "council": j.present_when(f"{c}.id IS NOT NULL", council_summary(j, c)),
         "countries": j.array(
             "sc.country", f"session_country sc WHERE sc.session_id = {s}.id", "sc.position"
         ),
@@ -83,7 +104,7 @@ def participant(j: JsonSql) -> str:
             "id": "p.id",
             "session_id": "p.session_id",
             "person_id": "p.person_id",
-            "person": j.object({"id": "pe.id", "name": "pe.name", "nationality": "pe.nationality"}),
+            "person": person_summary(j),
             "delegation": "p.delegation",
             "role": "p.role",
             "office_id": "p.office_id",
@@ -102,15 +123,12 @@ AGENDA_FROM = "agenda_item a JOIN topic t ON t.id = a.topic_id"
 
 
 def agenda_item(j: JsonSql) -> str:
-    topic = j.object(
-        {"id": "t.id", "slug": "t.slug", "name": "t.name", "names": j.stored_json("t.names")}
-    )
     return j.object(
         {
             "id": "a.id",
             "session_id": "a.session_id",
             "topic_id": "a.topic_id",
-            "topic": topic,
+            "topic": topic_summary(j),
             "position": "a.position",
             "title": "a.title",
             "note": "a.note",

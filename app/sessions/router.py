@@ -59,11 +59,23 @@ def parties(between: str | None) -> tuple[str, ...]:
     return codes
 
 
+# Apart, because the relations of two countries take them too.
+KindParam = Annotated[
+    list[SessionKind] | None,
+    Query(description="The kind of meeting; repeatable (any)."),
+]
+DateFromParam = Annotated[
+    EventDate | None,
+    Query(alias="from", description="Sessions ending on or after this date (inclusive)."),
+]
+DateToParam = Annotated[
+    EventDate | None,
+    Query(alias="to", description="Sessions starting on or before this date (inclusive)."),
+]
+
+
 async def session_filter(
-    kind: Annotated[
-        list[SessionKind] | None,
-        Query(description="The kind of meeting; repeatable (any)."),
-    ] = None,
+    kind: KindParam = None,
     between: Annotated[
         str | None,
         Query(
@@ -88,14 +100,8 @@ async def session_filter(
         Query(description="The country it met in; repeatable (any)."),
     ] = None,
     status: Annotated[list[SessionStatus] | None, Query(description="Repeatable (any).")] = None,
-    date_from: Annotated[
-        EventDate | None,
-        Query(alias="from", description="Sessions ending on or after this date (inclusive)."),
-    ] = None,
-    date_to: Annotated[
-        EventDate | None,
-        Query(alias="to", description="Sessions starting on or before this date (inclusive)."),
-    ] = None,
+    date_from: DateFromParam = None,
+    date_to: DateToParam = None,
     participant: Annotated[
         list[Annotated[str, StringConstraints(max_length=36)]] | None,
         Query(description="A person's id; repeated, sessions attended by *all* of them."),
@@ -138,6 +144,15 @@ TopicFilterParam = Annotated[
         max_length=100,
         description="A topic's id or slug: sessions whose agenda has it or a narrower topic.",
         examples=["regional-issues"],
+    ),
+]
+# Apart, because /councils/{council}/sessions has a path parameter of that name.
+CouncilFilterParam = Annotated[
+    list[Annotated[str, StringConstraints(max_length=100)]] | None,
+    Query(
+        description="A council's id or slug, or `none` for meetings outside councils; "
+        "repeatable (any).",
+        examples=["ccqs"],
     ),
 ]
 SortParam = Annotated[
@@ -240,14 +255,7 @@ async def list_sessions(
     page: PageParams,
     wanted: SessionFilterParams,
     topic: TopicFilterParam = None,
-    council: Annotated[
-        list[Annotated[str, StringConstraints(max_length=100)]] | None,
-        Query(
-            description="A council's id or slug, or `none` for meetings outside councils; "
-            "repeatable (any).",
-            examples=["ccqs"],
-        ),
-    ] = None,
+    council: CouncilFilterParam = None,
     sort: SortParam = "start_date",
     format: FormatParam = None,
 ) -> Response:

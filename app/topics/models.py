@@ -1,4 +1,4 @@
-from sqlalchemy import ColumnElement, ForeignKey, Integer, String, Text, or_
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, Identified
@@ -28,10 +28,11 @@ class AgendaItem(Identified, Base):
     """A topic on a session's agenda, at a position (1-based, contiguous)."""
 
     __tablename__ = "agenda_item"
+    # With the topic: a session's topics are read from the index alone (the relations of
+    # two countries count them over every session between them).
+    __table_args__ = (Index("ix_agenda_item_session_id_topic_id", "session_id", "topic_id"),)
 
-    session_id: Mapped[str] = mapped_column(
-        ForeignKey("council_session.id", ondelete="CASCADE"), index=True
-    )
+    session_id: Mapped[str] = mapped_column(ForeignKey("council_session.id", ondelete="CASCADE"))
     topic_id: Mapped[str] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(String(500))

@@ -3,7 +3,8 @@ identifiers, and the former countries of ISO 3166-3.
 
 Every existing session becomes a `council_session` whose parties (`session_country`)
 are its council's members, then its guests. Country codes widen to four letters for the
-former countries (`SUHH`), which are added from pycountry.
+former countries (`SUHH`), which are added from pycountry. The topics and delegations of
+a session are indexed with it, for the relations of two countries.
 
 The downgrade refuses, rather than deletes, what the older schema cannot hold: meetings
 outside councils and uses of former countries.
@@ -149,6 +150,32 @@ def upgrade() -> None:
         ),
     )
     _derive_parties()
+    _index_what_relations_count()
+
+
+def _index_what_relations_count() -> None:
+    """The relations of two countries count the topics and the people of every session
+    between them: both are read from indexes alone. The topics' index replaces the one on
+    `session_id` alone; the delegation joins the unique key as an included column, which
+    SQLite has no use for."""
+    with op.batch_alter_table("agenda_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_agenda_item_session_id"))
+        batch_op.create_index(
+            "ix_agenda_item_session_id_topic_id", ["session_id", "topic_id"], unique=False
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        _participation_key(include=["delegation"])
+
+
+def _participation_key(*, include: list[str]) -> None:
+    """Make the unique key of participations again, with `include` as included columns
+    (PostgreSQL), in SQL: Alembic's operation knows only the key's own columns."""
+    name = "uq_participation_session_id_person_id"
+    op.drop_constraint(name, "participation", type_="unique")
+    included = f" INCLUDE ({', '.join(include)})" if include else ""
+    op.execute(
+        f"ALTER TABLE participation ADD CONSTRAINT {name} UNIQUE (session_id, person_id)" + included
+    )
 
 
 def _derive_parties() -> None:
@@ -206,6 +233,11 @@ def downgrade() -> None:
             f"({outside} here) nor former countries (used in: {', '.join(former) or 'none'}); "
             "delete them before downgrading."
         )
+    if bind.dialect.name == "postgresql":
+        _participation_key(include=[])
+    with op.batch_alter_table("agenda_item", schema=None) as batch_op:
+        batch_op.drop_index("ix_agenda_item_session_id_topic_id")
+        batch_op.create_index(batch_op.f("ix_agenda_item_session_id"), ["session_id"], unique=False)
     op.drop_table("session_identifier")
     with op.batch_alter_table("session_country", schema=None) as batch_op:
         batch_op.drop_index("ix_session_country_country_session_id")
