@@ -391,8 +391,8 @@ CASES: dict[str, Build] = {
     "sessions-q-two-words": _session_list(q="nuclear fish"),
     "sessions-q-page-2": _session_list(page=2, q="arctic"),
     "sessions-updated_since": _session_list(updated_since=datetime.now(UTC) - timedelta(days=10)),
-    "sessions-between": _session_list(between=["NO", "DE"]),
-    "sessions-between-page-2": _session_list("-start_date", page=2, between=["NO", "DE"]),
+    "sessions-between-no-de": _session_list(between=["NO", "DE"]),
+    "sessions-between-no-de-page-2": _session_list("-start_date", page=2, between=["NO", "DE"]),
     "relation": _relation(),
     "relation-from-to-kind": _relation(
         date_from=date(2001, 1, 1), date_to=date(2010, 6, 30), kinds=[SessionKind.council_session]

@@ -129,7 +129,7 @@ async def test_example_answers_are_those_of_the_seeded_database(app: FastAPI) ->
         assert shown
         async with http_client(app, token) as client:
             for path, operation, value in shown:
-                response = await client.get(**example_request(path, operation))
+                response = await client.get(**example_requests(path, operation)[0])
                 assert response.status_code == 200, path
                 assert response.json() == value, path
     finally:
