@@ -8,7 +8,18 @@ from uuid import uuid4
 
 import orjson
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    String,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
@@ -271,6 +282,24 @@ async def ensure_free(
         stmt = stmt.where(model.id != other_than)
     if await db.scalar(stmt) is not None:
         raise Conflict(message)
+
+
+async def insert_rows(db: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows of a model's table, all with the same keys, as one executemany. Not
+    through the ORM's bulk insert, which starts a new statement wherever a row's None
+    values differ from the previous row's: with optional fields, a statement a row."""
+    if rows:
+        await db.execute(insert(model.__table__), rows)
+
+
+async def plan_for_bulk_work(db: AsyncSession) -> None:
+    """Ready the transaction of `db` for writing and reading back thousands of records: on
+    PostgreSQL, no JIT compilation for the rest of it. Records written in the transaction
+    have no statistics yet, and the documents of a thousand of them read back at once
+    are estimated costly enough to be compiled: 0.9 s a statement, more than running it
+    (bench/NOTES.md, "Bulk import")."""
+    if dialect_of(db) == "postgresql":
+        await db.execute(text("SET LOCAL jit = off"))
 
 
 # Values a statement lists in one `IN (...)` at most: each is a parameter, and drivers

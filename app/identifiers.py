@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import Field
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db import in_chunks
+from app.db import in_chunks, insert_rows
 from app.errors import Conflict
 from app.schemas import InputModel, ReadModel
 from app.types import ShortText, TinyText
@@ -78,10 +78,16 @@ async def identifier_clashes(
             set(own) & listed_before
         )
         if clash := [pair for pair in dict.fromkeys(own) if pair in taken | doubles]:
+            message = f" is already given to another {noun} (or listed twice)."
             clashes[place] = Conflict(
                 "The identifier "
                 + ", ".join(f"{scheme}:{identifier}" for scheme, identifier in clash)
-                + f" is already given to another {noun} (or listed twice)."
+                + message,
+                errors=[
+                    (f"/identifiers/{i}", f"{pair[0]}:{pair[1]}{message}")
+                    for i, pair in enumerate(own)
+                    if pair in taken or own.index(pair) != i
+                ],
             )
         listed_before.update(own)
     return clashes
@@ -100,4 +106,4 @@ async def add_identifiers(
         for i, item in enumerate(identifiers)
     ]
     if rows:
-        await db.execute(insert(owner.class_), rows)
+        await insert_rows(db, owner.class_, rows)

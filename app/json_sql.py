@@ -66,9 +66,10 @@ class JsonSql:
     def among(self, column: str, parameter: str) -> str:
         """`column` is one of the values of the list `parameter`, bound as `listed` makes
         it: one parameter however long the list (PostgreSQL takes an array, SQLite the
-        list as JSON text)."""
+        list as JSON text). A semi-join, which the planner may hash or look up by index,
+        rather than `= ANY(array)`, which compares each row with every value."""
         if self.postgresql:
-            return f"{column} = ANY(CAST(:{parameter} AS varchar[]))"
+            return f"{column} IN (SELECT unnest(CAST(:{parameter} AS varchar[])))"
         return f"{column} IN (SELECT value FROM json_each(:{parameter}))"
 
     def as_text(self, document: str) -> str:

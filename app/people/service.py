@@ -18,6 +18,7 @@ from app.db import (
     fetch_documents,
     fetch_documents_of,
     in_chunks,
+    insert_rows,
     taken_in_batch,
     touch,
     touch_all,
@@ -156,7 +157,7 @@ async def create_offices(
     ]
     if not rows:
         return {}, refused
-    await db.execute(insert(Office), rows)
+    await insert_rows(db, Office, rows)
     citing = [
         (row["id"], data.source_ids) for row, (_, _, data) in zip(rows, accepted, strict=True)
     ]
@@ -327,7 +328,7 @@ async def create_persons(
     ]
     if not rows:
         return {}, refused
-    await db.execute(insert(Person), rows)
+    await insert_rows(db, Person, rows)
     made = [(row["id"], data) for row, (_, data) in zip(rows, accepted, strict=True)]
     other_names = [
         {"person_id": person_id, "position": i, **name.model_dump()}
@@ -335,7 +336,7 @@ async def create_persons(
         for i, name in enumerate(data.other_names or [])
     ]
     if other_names:
-        await db.execute(insert(PersonOtherName), other_names)
+        await insert_rows(db, PersonOtherName, other_names)
     await add_identifiers(
         db, PersonIdentifier.person_id, [(i, d.identifiers or []) for i, d in made]
     )
@@ -637,7 +638,7 @@ async def create_participations(
         )
     if not participations:
         return {}, refused
-    await db.execute(insert(Participation), participations)
+    await insert_rows(db, Participation, participations)
     made = [(row["id"], data) for row, (_, _, data) in zip(participations, accepted, strict=True)]
     segments = [
         {"segment_id": s, "participation_id": participation_id}
@@ -645,7 +646,7 @@ async def create_participations(
         for s in dict.fromkeys(data.segment_ids)
     ]
     if segments:
-        await db.execute(insert(SegmentParticipant), segments)
+        await insert_rows(db, SegmentParticipant, segments)
     await cite_all(db, entity="participation", citing=[(i, d.source_ids) for i, d in made])
     await touch_all(db, CouncilSession, (s.id for _, s, _ in accepted))
     ids = [participation_id for participation_id, _ in made]

@@ -30,6 +30,7 @@ from app.db import (
     fetch_documents_of,
     fetch_json,
     in_chunks,
+    insert_rows,
     taken_in_batch,
     utcnow,
 )
@@ -540,13 +541,13 @@ async def create_sessions(
         ]
     if not rows:
         return {}, refused
-    await db.execute(insert(S), rows)
+    await insert_rows(db, S, rows)
     if parties:
-        await db.execute(insert(SessionCountry), parties)
+        await insert_rows(db, SessionCountry, parties)
     made = list(zip(ids, (data for _, data in accepted), strict=True))
     await add_identifiers(db, SessionIdentifier.session_id, [(i, d.identifiers) for i, d in made])
     if segments:
-        await db.execute(insert(Segment), segments)
+        await insert_rows(db, Segment, segments)
     await cite_all(db, entity="session", citing=[(i, d.source_ids) for i, d in made])
     records = await journal.after_create_many(db, "session", ids, get_session_details)
     await index_session_documents(db, [records[i] for i in ids], created=True)

@@ -2,10 +2,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Subquery, delete, func, insert, literal_column, select
+from sqlalchemy import Subquery, delete, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Document, dialect_of, ensure_free, fetch_document, in_chunks
+from app.db import Document, dialect_of, ensure_free, fetch_document, in_chunks, insert_rows
 from app.errors import Conflict, ValidationFailed
 from app.journal import service as journal
 from app.json_sql import JsonSql
@@ -136,7 +136,7 @@ async def cite_all(
         for i, sid in enumerate(dict.fromkeys(source_ids))
     ]
     if rows:
-        await db.execute(insert(Citation), rows)
+        await insert_rows(db, Citation, rows)
 
 
 async def set_citations(

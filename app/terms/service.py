@@ -14,7 +14,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -23,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db import dialect_of, in_chunks
+from app.db import dialect_of, in_chunks, insert_rows
 from app.errors import ValidationFailed
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey
 from app.terms.models import SearchTerm
@@ -75,7 +74,7 @@ async def set_terms_of(
     if not created:
         await delete_terms(db, entity, [record_id for record_id, _, _ in records])
     if rows:
-        await db.execute(insert(SearchTerm), rows)
+        await insert_rows(db, SearchTerm, rows)
 
 
 async def delete_terms(db: AsyncSession, entity: str, record_ids: Sequence[str]) -> None:

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import delete, func, insert, literal, or_, select
+from sqlalchemy import delete, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import (
@@ -13,6 +13,7 @@ from app.db import (
     fetch_documents,
     fetch_documents_of,
     in_chunks,
+    insert_rows,
     touch,
     touch_all,
     utcnow,
@@ -373,7 +374,7 @@ async def create_agenda_items(
         if item.position != numbers[item_id]:
             item.position = numbers[item_id]
     await db.flush()
-    await db.execute(insert(AgendaItem), [row | {"position": numbers[row["id"]]} for row in rows])
+    await insert_rows(db, AgendaItem, [row | {"position": numbers[row["id"]]} for row in rows])
     made = [(row, data) for row, (_, _, data) in zip(rows, accepted, strict=True)]
     await cite_all(db, entity="agenda_item", citing=[(r["id"], d.source_ids) for r, d in made])
     texts = [
