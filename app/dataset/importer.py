@@ -153,7 +153,7 @@ class Importer:
             raise ValidationFailed("Unknown source.", errors=unknown)
         return [self.source_ids[url] for url in urls]
 
-    def made(self, pointer: str, make: Callable[[], Record]) -> Record | None:
+    def made(self, pointer: str, make: Callable[[], T]) -> T | None:
         """A service's input made from a record of the document; None, with its problems
         noted, when it cannot be made."""
         try:
@@ -285,7 +285,9 @@ class Importer:
             documents = await people.get_persons(self.db, [found[p.key] for _, p in chunk])
             for i, person in chunk:
                 document = documents[found[person.key]]
-                await self.record(f"/persons/{i}", partial(self.update_person, person, document))
+                if self.person_differs(person, document):
+                    write = partial(self.update_person, person, document)
+                    await self.record(f"/persons/{i}", write)
 
     def person_fields(self, item: DatasetPerson) -> dict[str, Any]:
         desired = jsonable(item, exclude={"offices", "sources"})
@@ -323,6 +325,27 @@ class Importer:
 
     def office_create(self, office: DatasetOffice, place: int) -> OfficeCreate:
         return OfficeCreate(**self.office_fields(office, f"/offices/{place}"))
+
+    def person_differs(self, item: DatasetPerson, current: dict[str, Any]) -> bool:
+        """Whether a stored person (or their offices) differs from the dataset's; True when
+        the dataset's has problems, which writing it reports."""
+        try:
+            desired = self.person_fields(item)
+            if current["key"] is None:
+                desired.pop("key")
+            by_term = {(o["title"], o["start_date"]): o for o in current["offices"]}
+            offices = [
+                (by_term.get((office.title, office.start_date)), self.office_fields(office, ""))
+                for office in item.offices
+            ]
+        except AppError:
+            return True
+        matched = {stored["id"] for stored, _ in offices if stored is not None}
+        return (
+            bool(changed(current, desired))
+            or len(matched) != len(current["offices"])
+            or any(stored is None or changed(stored, wanted) for stored, wanted in offices)
+        )
 
     async def update_person(self, item: DatasetPerson, current: dict[str, Any]) -> None:
         desired = self.person_fields(item)
@@ -488,18 +511,36 @@ class Importer:
     async def update_sessions(self, plans: Sequence[SessionPlan]) -> None:
         ids = [p.session_id for p in plans if p.session_id is not None]
         documents = await sessions.get_session_details(self.db, ids)
+        titles: dict[str, str | None] = {}
+        for chunk in in_chunks(ids):
+            rows = await self.db.execute(
+                select(CouncilSession.id, CouncilSession.title).where(CouncilSession.id.in_(chunk))
+            )
+            titles.update({session_id: title for session_id, title in rows})
         made = []
         for plan in plans:
             assert plan.session_id is not None
             current: list[dict[str, Any]] = [documents[plan.session_id]]
-            await self.record(plan.pointer, partial(self.update_session, plan, current))
+            if self.session_differs(plan, current[0], titles[plan.session_id]):
+                await self.record(plan.pointer, partial(self.update_session, plan, current))
             made.append((plan, current[0]))
         await self.write_parts(made)
 
-    async def update_session(self, plan: SessionPlan, current: list[dict[str, Any]]) -> None:
-        """Update a stored session where it differs; `current` holds its document, and
-        is given the new one."""
-        item, document = plan.item, current[0]
+    def session_differs(
+        self, plan: SessionPlan, document: dict[str, Any], stored_title: str | None
+    ) -> bool:
+        """Whether a stored session (or its segments) differs from the dataset's; True when
+        the dataset's has problems, which writing it reports."""
+        try:
+            diff = self.session_changes(plan, document, stored_title)
+        except AppError:
+            return True
+        return bool(diff) or self.segments_wanted(plan, document) is not None
+
+    def session_changes(
+        self, plan: SessionPlan, document: dict[str, Any], stored_title: str | None
+    ) -> dict[str, Any]:
+        """The fields of a stored session that the dataset changes."""
         desired = self.session_fields(plan)
         if document["slug"] is None and desired.get("slug") == session_key(
             document["id"], document["title"], None
@@ -507,25 +548,40 @@ class Importer:
             desired.pop("slug")  # keyless, found by the slug its export made up: keep it so
         diff = changed(document, desired)
         # Reads show the default title where none is stored; compare the stored one.
-        if (await sessions.require_session(self.db, document["id"])).title == item.title:
+        if stored_title == plan.item.title:
             diff.pop("title", None)
-        if diff:
-            document = await sessions.update_session(
-                self.db, session_id=document["id"], data=SessionUpdate(**diff)
-            )
-        # Segments are matched by key (as exported), so they keep their ids and participants.
+        return diff
+
+    @staticmethod
+    def segments_wanted(plan: SessionPlan, document: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The segments to write, when they differ from the stored ones. Segments are
+        matched by key (as exported), so they keep their ids and participants."""
         keys = segment_keys(document["segments"])
         segment_ids = {key: segment_id for segment_id, key in keys.items()}
         wanted = [
-            {**jsonable(s, exclude={"id"}), "id": segment_ids.get(s.key)} for s in item.segments
+            {**jsonable(s, exclude={"id"}), "id": segment_ids.get(s.key)}
+            for s in plan.item.segments
         ]
         stored = [
             {k: v for k, v in s.items() if k != "participant_ids"} | {"key": keys[s["id"]]}
             for s in document["segments"]
         ]
-        if [s | {"id": None} for s in stored] != [s | {"id": None} for s in wanted]:
+        if [s | {"id": None} for s in stored] == [s | {"id": None} for s in wanted]:
+            return None
+        return wanted
+
+    async def update_session(self, plan: SessionPlan, current: list[dict[str, Any]]) -> None:
+        """Update a stored session where it differs; `current` holds its document, and
+        is given the new one."""
+        document = current[0]
+        stored_title = (await sessions.require_session(self.db, document["id"])).title
+        if diff := self.session_changes(plan, document, stored_title):
             document = await sessions.update_session(
-                self.db, session_id=document["id"], data=SessionUpdate(segments=wanted)
+                self.db, session_id=document["id"], data=SessionUpdate(**diff)
+            )
+        if (segments := self.segments_wanted(plan, document)) is not None:
+            document = await sessions.update_session(
+                self.db, session_id=document["id"], data=SessionUpdate(segments=segments)
             )
         current[0] = document
 
@@ -545,10 +601,11 @@ class Importer:
             )
         await self.resolve_persons([p.person for plan, _ in made for p in plan.item.participants])
         offices = await self.office_ids(made)
+        given = await self.given_offices([d["id"] for _, d in made if d["participants"]])
         new_participants: list[Wanted] = []
         for plan, document in made:
             session = loaded[document["id"]]
-            new_participants += await self.participants(plan, document, session, offices)
+            new_participants += await self.participants(plan, document, session, offices, given)
         _, refusals = await people.create_participations(
             self.db, items=[(w.extra, w.data) for w in new_participants]
         )
@@ -595,12 +652,26 @@ class Importer:
             offices.update({(person_id, title): id_ for person_id, title, id_ in rows})
         return offices
 
+    async def given_offices(self, session_ids: Sequence[str]) -> dict[str, str | None]:
+        """The office given to each stored participant of the sessions (None where it is
+        derived), by participation id."""
+        given: dict[str, str | None] = {}
+        for chunk in in_chunks(session_ids):
+            rows = await self.db.execute(
+                select(Participation.id, Participation.office_id, Participation.office_given).where(
+                    Participation.session_id.in_(chunk)
+                )
+            )
+            given.update({p_id: office if is_given else None for p_id, office, is_given in rows})
+        return given
+
     async def participants(
         self,
         plan: SessionPlan,
         document: dict[str, Any],
         session: CouncilSession,
         offices: dict[tuple[str, str], str],
+        given: dict[str, str | None],
     ) -> list[Wanted]:
         """Participants are matched by person; those the dataset no longer lists go. The
         new ones are returned, to be created with others."""
@@ -619,8 +690,8 @@ class Importer:
             have = stored.get(wanted.person_id)
             if have is None:
                 new.append(Wanted(pointer, wanted, session))
-            else:
-                write = partial(self.update_participant, wanted, have, session)
+            elif diff := self.participant_changes(wanted, have, given.get(have["id"])):
+                write = partial(self.update_participant, diff, have, session)
                 await self.record(pointer, write)
         for person_id, have in stored.items():
             if person_id not in listed:
@@ -665,22 +736,24 @@ class Importer:
             source_ids=self.cited(item.sources, "/sources"),
         )
 
-    async def update_participant(
-        self, wanted: ParticipationCreate, have: dict[str, Any], session: CouncilSession
-    ) -> None:
-        fields = jsonable(wanted, exclude={"person_id", "office_id"})
-        diff = changed(have, fields)
-        participation = await self.db.get_one(Participation, have["id"])
-        given = participation.office_id if participation.office_given else None
-        if given != wanted.office_id:
+    @staticmethod
+    def participant_changes(
+        wanted: ParticipationCreate, have: dict[str, Any], given_office: str | None
+    ) -> dict[str, Any]:
+        diff = changed(have, jsonable(wanted, exclude={"person_id", "office_id"}))
+        if given_office != wanted.office_id:
             diff["office_id"] = wanted.office_id
-        if diff:
-            await people.update_participation(
-                self.db,
-                session=session,
-                participation_id=have["id"],
-                data=ParticipationUpdate(**diff),
-            )
+        return diff
+
+    async def update_participant(
+        self, diff: dict[str, Any], have: dict[str, Any], session: CouncilSession
+    ) -> None:
+        await people.update_participation(
+            self.db,
+            session=session,
+            participation_id=have["id"],
+            data=ParticipationUpdate(**diff),
+        )
 
     def agenda(
         self, plan: SessionPlan, document: dict[str, Any], topic_ids: dict[str, str]
