@@ -808,6 +808,7 @@ async def test_a_medium_dataset_gives_the_same_export_through_the_api_and_the_cl
         "/import", content=orjson.dumps(document), headers={"content-type": "application/json"}
     )
     assert response.status_code == 200, response.text
+    assert gc.isenabled()  # the cycle collector, paused for each import, runs again
     by_cli, by_api = await client.get("/export"), await empty_api.get("/export")
     assert differences(by_cli.json(), by_api.json()) == []
     assert by_cli.content == by_api.content

@@ -72,7 +72,7 @@ def office_held_on(offices: Sequence[Office], day: date) -> Office | None:
 
 
 async def _offices_of(db: AsyncSession, person_id: str) -> list[Office]:
-    return list(await db.scalars(select(Office).where(Office.person_id == person_id)))
+    return (await _offices_of_all(db, [person_id]))[person_id]
 
 
 async def _offices_of_all(db: AsyncSession, person_ids: Iterable[str]) -> dict[str, list[Office]]:

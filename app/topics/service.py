@@ -257,13 +257,17 @@ async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> Do
 
 
 async def _agenda_topic(db: AsyncSession, topic_id_or_slug: str) -> Topic:
-    topic = await db.scalar(select(Topic).where(Topic.named(topic_id_or_slug)))
+    topic = (await _agenda_topics(db, [topic_id_or_slug])).get(topic_id_or_slug)
     if topic is None:
-        raise ValidationFailed(
-            "The topic does not exist.",
-            errors=[("/topic_id", f"No topic has the id or slug '{topic_id_or_slug}'.")],
-        )
+        raise _no_such_topic(topic_id_or_slug)
     return topic
+
+
+def _no_such_topic(topic_id_or_slug: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The topic does not exist.",
+        errors=[("/topic_id", f"No topic has the id or slug '{topic_id_or_slug}'.")],
+    )
 
 
 async def _place(db: AsyncSession, session_id: str, item: AgendaItem, position: int | None) -> None:
@@ -333,13 +337,7 @@ async def create_agenda_items(
     topics = await _agenda_topics(db, [data.topic_id for _, data in items])
     for n, (_, data) in enumerate(items):
         if data.topic_id not in topics:
-            refused.refuse(
-                n,
-                ValidationFailed(
-                    "The topic does not exist.",
-                    errors=[("/topic_id", f"No topic has the id or slug '{data.topic_id}'.")],
-                ),
-            )
+            refused.refuse(n, _no_such_topic(data.topic_id))
     uncited = await uncited_sources(db, [data.source_ids for _, data in items])
     for n, refusal in uncited.items():
         refused.refuse(n, refusal)
