@@ -907,3 +907,25 @@ async def test_an_import_journals_its_records_as_the_api_writes_them(
     assert sorted(c["entity"] for c in by_import) == sorted(
         c["entity"] for c in by_api if c["action"] == "created"
     )
+
+
+async def test_a_refused_import_still_checks_every_participant(
+    client: httpx.AsyncClient,
+) -> None:
+    """Once an import is known to be refused (here by a person without a name), the
+    participants left are checked without being written: their problems are listed all
+    the same."""
+    document = meetings_dataset()
+    document["persons"][0]["name"] = ""
+    document["sessions"][1]["participants"][0]["delegation"] = "DE"
+    document["sessions"][2]["participants"].append({"person": "couve", "delegation": "SUHH"})
+    response = await import_(client, document)
+    assert response.status_code == 422, response.text
+    assert sorted(e["pointer"] for e in response.json()["errors"]) == [
+        "/persons/0/name",
+        "/sessions/0/participants/0/person",  # de Gaulle, refused
+        "/sessions/1/participants/0/delegation",
+        "/sessions/1/participants/2/person",  # de Gaulle, refused
+        "/sessions/2/participants/1",  # Couve de Murville, twice
+    ]
+    assert (await export(client))["sessions"] == []

@@ -606,9 +606,13 @@ class Importer:
         for plan, document in made:
             session = loaded[document["id"]]
             new_participants += await self.participants(plan, document, session, offices, given)
-        _, refusals = await people.create_participations(
-            self.db, items=[(w.extra, w.data) for w in new_participants]
-        )
+        seats = [(w.extra, w.data) for w in new_participants]
+        if self.errors:
+            # The import is refused already: participants and agenda items are checked,
+            # not written, as nothing else in the import reads them.
+            refusals = await people.check_participations(self.db, items=seats)
+        else:
+            _, refusals = await people.create_participations(self.db, items=seats)
         self.refused([w.pointer for w in new_participants], refusals)
         topic_ids = dict((await self.db.execute(select(Topic.slug, Topic.id))).all())
         new_items: list[Wanted] = []
@@ -621,9 +625,11 @@ class Importer:
                 await self.record(f"{plan.pointer}/agenda", write)
             else:
                 new_items += agenda
-        _, refusals = await topics.create_agenda_items(
-            self.db, items=[(w.extra, w.data) for w in new_items]
-        )
+        entries = [(w.extra, w.data) for w in new_items]
+        if self.errors:
+            refusals = await topics.check_agenda_items(self.db, items=entries)
+        else:
+            _, refusals = await topics.create_agenda_items(self.db, items=entries)
         self.refused([w.pointer for w in new_items], refusals)
 
     async def resolve_persons(self, keys: Sequence[str]) -> None:

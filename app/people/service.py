@@ -557,12 +557,10 @@ async def create_participation(
     return created[0]
 
 
-async def create_participations(
+async def check_participations(
     db: AsyncSession, *, items: Sequence[tuple[CouncilSession, ParticipationCreate]]
-) -> tuple[dict[int, Document], Refusals]:
-    """Add participants to sessions at once, each checked as create_participation
-    checks one (against the stored participants and those before it in `items`): the
-    documents by place in `items`, and the refusals."""
+) -> Refusals:
+    """What create_participations would refuse, writing nothing."""
     refused = Refusals()
     persons: set[str] = set()
     for chunk in in_chunks(d.person_id for _, d in items):
@@ -613,7 +611,16 @@ async def create_participations(
     uncited = await uncited_sources(db, [d.source_ids for _, d in items])
     for n, refusal in uncited.items():
         refused.refuse(n, refusal)
+    return refused
 
+
+async def create_participations(
+    db: AsyncSession, *, items: Sequence[tuple[CouncilSession, ParticipationCreate]]
+) -> tuple[dict[int, Document], Refusals]:
+    """Add participants to sessions at once, each checked as create_participation
+    checks one (against the stored participants and those before it in `items`): the
+    documents by place in `items`, and the refusals."""
+    refused = await check_participations(db, items=items)
     accepted = [(n, s, d) for n, (s, d) in enumerate(items) if n not in refused]
     offices = await _offices_of_all(
         db, (d.person_id for _, _, d in accepted if d.office_id is None)

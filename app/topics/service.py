@@ -327,12 +327,10 @@ async def create_agenda_item(
     return created[0]
 
 
-async def create_agenda_items(
+async def check_agenda_items(
     db: AsyncSession, *, items: Sequence[tuple[str, AgendaItemCreate]]
-) -> tuple[dict[int, Document], Refusals]:
-    """Add items to the agendas of sessions (by id) at once, each checked and placed as
-    create_agenda_item places one, in the order of `items`: the documents by place in
-    `items`, and the refusals."""
+) -> Refusals:
+    """What create_agenda_items would refuse, writing nothing."""
     refused = Refusals()
     topics = await _agenda_topics(db, [data.topic_id for _, data in items])
     for n, (_, data) in enumerate(items):
@@ -341,6 +339,17 @@ async def create_agenda_items(
     uncited = await uncited_sources(db, [data.source_ids for _, data in items])
     for n, refusal in uncited.items():
         refused.refuse(n, refusal)
+    return refused
+
+
+async def create_agenda_items(
+    db: AsyncSession, *, items: Sequence[tuple[str, AgendaItemCreate]]
+) -> tuple[dict[int, Document], Refusals]:
+    """Add items to the agendas of sessions (by id) at once, each checked and placed as
+    create_agenda_item places one, in the order of `items`: the documents by place in
+    `items`, and the refusals."""
+    refused = await check_agenda_items(db, items=items)
+    topics = await _agenda_topics(db, [data.topic_id for _, data in items])
     accepted = [(n, session_id, d) for n, (session_id, d) in enumerate(items) if n not in refused]
     if not accepted:
         return {}, refused
