@@ -18,7 +18,7 @@ from app.auth.models import Scope
 from app.config import get_settings
 from app.councils.models import Council
 from app.dataset.exporter import export_dataset
-from app.dataset.importer import import_document
+from app.dataset.importer import BATCH, import_document
 from app.db import create_engine, create_sessionmaker, write_intent
 from app.errors import AppError
 from app.http import parse_json
@@ -79,7 +79,8 @@ async def load_dataset(
                 return "The database holds councils already; the seed was not loaded."
             stable = stable_ids and await never_written(db)
             with reproducible_ids() if stable else nullcontext():
-                await import_document(db, parsed)
+                # Record by record, in the document's order: the ids the examples name.
+                await import_document(db, parsed, batch=1 if stable else BATCH)
     except AppError as error:
         problems = "\n".join(f"  {pointer}: {message}" for pointer, message in error.errors)
         raise SystemExit(f"entente: {error.detail}\n{problems}") from None

@@ -1,5 +1,5 @@
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -8,7 +8,18 @@ from uuid import uuid4
 
 import orjson
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Enum, MetaData, String, event, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    String,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
@@ -25,6 +36,7 @@ from sqlalchemy.sql.base import Executable
 from app.config import get_settings
 from app.errors import Conflict, NotFound
 from app.ids import new_id
+from app.json_sql import listed
 from app.pagination import json_array
 
 # One naming convention, so that migrations name constraints the same on every database
@@ -226,6 +238,16 @@ async def fetch_document(
     return Document(await fetch_json(db, statement, params, missing=missing))
 
 
+async def fetch_documents_of(
+    db: AsyncSession, statement: StatementFor, ids: Sequence[str]
+) -> dict[str, Document]:
+    """The documents of the records `ids`, by id, from a statement whose rows are (id,
+    document) and whose parameter `ids` is a list (`JsonSql.among`); a record that does
+    not exist is absent."""
+    rows = await db.execute(statement(dialect_of(db)), {"ids": listed(dialect_of(db), ids)})
+    return {record_id: Document(document.encode()) for record_id, document in rows}
+
+
 async def fetch_documents(
     db: AsyncSession, statement: StatementFor, params: dict[str, Any]
 ) -> bytes:
@@ -262,6 +284,53 @@ async def ensure_free(
         raise Conflict(message)
 
 
+async def insert_rows(db: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows of a model's table, all with the same keys, as one executemany. Not
+    through the ORM's bulk insert, which starts a new statement wherever a row's None
+    values differ from the previous row's: with optional fields, a statement a row."""
+    if rows:
+        await db.execute(insert(model.__table__), rows)
+
+
+async def plan_for_bulk_work(db: AsyncSession) -> None:
+    """Ready the transaction of `db` for writing and reading back thousands of records: on
+    PostgreSQL, no JIT compilation for the rest of it. Records written in the transaction
+    have no statistics yet, and the documents of a thousand of them read back at once
+    are estimated costly enough to be compiled: 0.9 s a statement, more than running it
+    (bench/NOTES.md, "Bulk import")."""
+    if dialect_of(db) == "postgresql":
+        await db.execute(text("SET LOCAL jit = off"))
+
+
+# Values a statement lists in one `IN (...)` at most: each is a parameter, and drivers
+# take at most 32,767 parameters a statement.
+IN_LIST = 1000
+
+
+def in_chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    """`values`, without repeats, in lists of at most IN_LIST, for `IN (...)` lists."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_LIST):
+        yield unique[start : start + IN_LIST]
+
+
+async def taken_in_batch(
+    db: AsyncSession, column: Any, values: Sequence[tuple[int, Any]]
+) -> list[tuple[int, Any]]:
+    """For a batch of new records, each value (with its record's place) that a stored
+    record holds already in the unique `column`, or that an earlier record of the batch
+    holds: what ensure_free refuses, for many records at once."""
+    stored: set[Any] = set()
+    for chunk in in_chunks(value for _, value in values):
+        stored.update(await db.scalars(select(column).where(column.in_(chunk))))
+    taken = []
+    for place, value in values:
+        if value in stored:
+            taken.append((place, value))
+        stored.add(value)
+    return taken
+
+
 async def lock_row(db: AsyncSession, model: Any, record_id: str) -> None:
     """Lock a record until the transaction ends (PostgreSQL; SQLite has one writer at a
     time), so that a read-check-write such as If-Match cannot interleave with another."""
@@ -270,4 +339,10 @@ async def lock_row(db: AsyncSession, model: Any, record_id: str) -> None:
 
 async def touch(db: AsyncSession, model: Any, record_id: str) -> None:
     """Mark a record as changed when a part of it (a participant, an office) changed."""
-    await db.execute(update(model).where(model.id == record_id).values(updated_at=utcnow()))
+    await touch_all(db, model, [record_id])
+
+
+async def touch_all(db: AsyncSession, model: Any, record_ids: Iterable[str]) -> None:
+    """`touch` for many records at once."""
+    for chunk in in_chunks(record_ids):
+        await db.execute(update(model).where(model.id.in_(chunk)).values(updated_at=utcnow()))

@@ -92,6 +92,20 @@ class TooManyRequests(AppError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+class Refusals(dict[int, list[AppError]]):
+    """Why records of a batch written at once are refused: for each refused record, by its
+    place in the batch, the errors that writing it alone would raise, in the order its
+    checks found them. A write of one record raises the first (`raise_first`); an import
+    reports them all."""
+
+    def refuse(self, place: int, error: AppError) -> None:
+        self.setdefault(place, []).append(error)
+
+    def raise_first(self) -> None:
+        for errors in self.values():
+            raise errors[0]
+
+
 HTTP_TITLES = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),

@@ -6,10 +6,12 @@ each database spells JSON: PostgreSQL's `json_build_object` and `json_agg`, SQLi
 and loses the JSON type of values that pass through one, hence its `json(...)`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+import orjson
 from sqlalchemy import TextClause, text
 
 DIALECTS = ("postgresql", "sqlite")
@@ -82,9 +84,23 @@ class JsonSql:
             return f"CAST(extract(year FROM {column}) AS integer)"
         return f"CAST(strftime('%Y', {column}) AS INTEGER)"
 
+    def among(self, column: str, parameter: str) -> str:
+        """`column` is one of the values of the list `parameter`, bound as `listed` makes
+        it: one parameter however long the list (PostgreSQL takes an array, SQLite the
+        list as JSON text). A semi-join, which the planner may hash or look up by index,
+        rather than `= ANY(array)`, which compares each row with every value."""
+        if self.postgresql:
+            return f"{column} IN (SELECT unnest(CAST(:{parameter} AS varchar[])))"
+        return f"{column} IN (SELECT value FROM json_each(:{parameter}))"
+
     def as_text(self, document: str) -> str:
         """A document as the text a driver hands back."""
         return f"({document})::text" if self.postgresql else document
+
+
+def listed(dialect: str, values: Sequence[str]) -> Any:
+    """A list of strings as a parameter of `JsonSql.among`."""
+    return list(values) if dialect == "postgresql" else orjson.dumps(list(values)).decode()
 
 
 def source_ids(j: JsonSql, where: str) -> str:

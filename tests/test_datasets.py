@@ -5,8 +5,10 @@ pointer; and every export is valid against the published JSON Schema."""
 
 import asyncio
 import copy
+import gc
 import json
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import orjson
 import pytest
 from alembic import command
 from fastapi import FastAPI
@@ -23,6 +26,7 @@ from app.auth.models import Scope
 from app.config import Settings
 from app.main import create_app, shut_down
 from app.migrating import alembic_config
+from bench.dataset import generate
 from tests.conftest import http_client, make_key
 from tests.factories import differences, three_errors
 
@@ -471,3 +475,457 @@ async def test_exports_validate_against_the_published_schema(
 async def test_an_empty_export_validates_too(client: httpx.AsyncClient) -> None:
     schema = await dataset_schema(client)
     assert schema_errors(schema, await export(client)) == []
+
+
+# ---------------------------------------------------------------- v1.1: meetings outside councils
+
+MEETINGS_SOURCE = "https://archives.example.org/visits-1966"
+
+
+def meetings_dataset() -> dict[str, Any]:
+    """A register of visits: meetings outside councils keyed by slug, with their kinds,
+    parties and register numbers, and a council session that has a slug too."""
+    return {
+        "format": "entente-dataset",
+        "version": 1,
+        "sources": [{"url": MEETINGS_SOURCE, "title": "Register of official visits, 1966"}],
+        "persons": [
+            {"key": "de-gaulle", "name": "Charles de Gaulle", "nationality": "FR"},
+            {"key": "couve", "name": "Maurice Couve de Murville", "nationality": "FR"},
+            {"key": "kosygin", "name": "Alexeï Kossyguine", "nationality": "SUHH"},
+            {"key": "ulbricht", "name": "Walter Ulbricht", "nationality": "DDDE"},
+        ],
+        "councils": [
+            {
+                "slug": "franco-soviet-commission",
+                "name": "Franco-Soviet Grand Commission",
+                "kind": "bilateral",
+                "member_countries": ["FR", "SUHH"],
+            }
+        ],
+        "sessions": [
+            {
+                "slug": "1966-06-de-gaulle-ussr",
+                "kind": "state_visit",
+                "countries": ["FR", "SUHH"],
+                "identifiers": [{"scheme": "mfa-fr", "identifier": "1966-042"}],
+                "title": "General de Gaulle's state visit to the Soviet Union",
+                "start_date": "1966-06-20",
+                "end_date": "1966-07-01",
+                "host_country": "SUHH",
+                "location": {"city": "Moscow", "country": "SUHH"},
+                "summary": "Talks in the Kremlin; a journey to Novosibirsk and Baikonur.",
+                "participants": [
+                    {"person": "de-gaulle", "delegation": "FR", "role": "principal"},
+                    {"person": "couve", "delegation": "FR"},
+                    {"person": "kosygin", "delegation": "SUHH", "role": "host"},
+                ],
+                "sources": [MEETINGS_SOURCE],
+            },
+            {
+                "slug": "1966-12-kosygin-paris",
+                "kind": "official_visit",
+                "countries": ["SUHH", "FR", "DDDE"],
+                "identifiers": [{"scheme": "mfa-fr", "identifier": "1966-097"}],
+                "title": "Alexei Kosygin's visit to France",
+                "start_date": "1966-12-01",
+                "end_date": "1966-12-09",
+                "host_country": "FR",
+                "participants": [
+                    {"person": "kosygin", "delegation": "SUHH", "role": "principal"},
+                    {"person": "ulbricht", "delegation": "DDDE", "role": "observer"},
+                    {"person": "de-gaulle", "delegation": "FR", "role": "host"},
+                ],
+            },
+            {
+                "council": "franco-soviet-commission",
+                "slug": "grand-commission-1",
+                "identifiers": [{"scheme": "mfa-fr", "identifier": "1967-001"}],
+                "ordinal": 1,
+                "start_date": "1967-01-10",
+                "participants": [{"person": "couve", "delegation": "FR"}],
+            },
+        ],
+    }
+
+
+async def sessions_outside_councils(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/sessions", params={"council": "none", "limit": 200})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_meetings_outside_councils_import_twice_without_doubles(
+    client: httpx.AsyncClient,
+) -> None:
+    document = meetings_dataset()
+    response = await import_(client, document)
+    assert response.status_code == 200, response.text
+    meetings = await sessions_outside_councils(client)
+    assert [(m["slug"], m["kind"], m["countries"], m["council"]) for m in meetings] == [
+        ("1966-06-de-gaulle-ussr", "state_visit", ["FR", "SUHH"], None),
+        ("1966-12-kosygin-paris", "official_visit", ["SUHH", "FR", "DDDE"], None),
+    ]
+    visit = (await client.get("/sessions/1966-06-de-gaulle-ussr")).json()
+    assert visit["identifiers"] == [{"scheme": "mfa-fr", "identifier": "1966-042"}]
+    assert [p["delegation"] for p in visit["participants"]] == ["FR", "FR", "SUHH"]
+    council_session = (await client.get("/sessions/grand-commission-1")).json()
+    assert (council_session["kind"], council_session["countries"]) == (
+        "council_session",
+        ["FR", "SUHH"],
+    )
+    # Found by search as records made through the API are.
+    found = (await client.get("/sessions", params={"q": "baikonur"})).json()["items"]
+    assert [s["slug"] for s in found] == ["1966-06-de-gaulle-ussr"]
+    people = (await client.get("/persons", params={"q": "kosygin"})).json()["items"]
+    assert [p["key"] for p in people] == ["kosygin"]
+    changes, cursor = await feed(client)
+    assert sorted(c["entity"] for c in changes if c["action"] == "created") == sorted(
+        ["source", "council"] + ["person"] * 4 + ["session"] * 3
+    )
+    exported = await export(client)
+    audit = (await client.get("/audit", params={"limit": 200})).json()
+
+    response = await import_(client, document)
+    assert response.status_code == 200, response.text
+    assert len(await sessions_outside_councils(client)) == 2
+    assert (await feed(client)) == (changes, cursor)
+    assert (await client.get("/audit", params={"limit": 200})).json() == audit
+    assert differences(exported, await export(client)) == []
+
+
+async def test_a_document_without_the_new_fields_keeps_them_as_stored(
+    client: httpx.AsyncClient, ccqs: dict[str, Any]
+) -> None:
+    """A dataset of version 1 as it was before v1.1 means what it meant: importing it over
+    sessions given a slug and identifiers since changes nothing."""
+    sixth = ccqs["sixth"]["id"]
+    response = await client.patch(
+        f"/sessions/{sixth}",
+        json={"slug": "ccqs-6", "identifiers": [{"scheme": "mfa-fr", "identifier": "2007-1"}]},
+    )
+    assert response.status_code == 200, response.text
+    before = await export(client)
+    changes, cursor = await feed(client)
+    response = await import_(client, SEED)
+    assert response.status_code == 200, response.text
+    assert differences(before, await export(client)) == []
+    assert (await feed(client)) == (changes, cursor)
+
+
+async def add_meetings_beyond_the_dataset(client: httpx.AsyncClient) -> None:
+    """Meetings made through the API: one without a slug (its export makes one up), and a
+    council session given a slug and identifiers."""
+    response = await client.post(
+        "/sessions",
+        json={
+            "kind": "summit",
+            "countries": ["FR", "DE", "PL"],
+            "title": "Weimar Triangle summit of 1991",
+            "start_date": "1991-08-29",
+            "host_country": "DE",
+        },
+    )
+    assert response.status_code == 201, response.text
+    keyless = response.json()
+    assert keyless["slug"] is None
+    persons = (await client.get("/persons", params={"limit": 200})).json()["items"]
+    de_gaulle = next(p for p in persons if p["key"] == "de-gaulle")
+    response = await client.post(
+        f"/sessions/{keyless['id']}/participants",
+        json={"person_id": de_gaulle["id"], "delegation": "FR", "role": "principal"},
+    )
+    assert response.status_code == 201, response.text
+    response = await client.patch(
+        "/sessions/grand-commission-1",
+        json={
+            "identifiers": [
+                {"scheme": "mfa-fr", "identifier": "1967-001"},
+                {"scheme": "x", "identifier": "1"},
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_export_import_export_is_byte_identical_with_meetings(
+    client: httpx.AsyncClient, ccqs: dict[str, Any], empty_api: httpx.AsyncClient
+) -> None:
+    await add_records_beyond_the_seed(client)
+    assert (await import_(client, meetings_dataset())).status_code == 200
+    await add_meetings_beyond_the_dataset(client)
+    first = await client.get("/export")
+    exported = first.json()
+    kinds = [(s["council"], s["kind"], s["slug"] is not None) for s in exported["sessions"]]
+    assert (None, "summit", True) in kinds  # the made-up slug of the keyless summit
+    assert ("ccqs", "council_session", False) in kinds
+
+    response = await import_(empty_api, exported)
+    assert response.status_code == 200, response.text
+    again = await empty_api.get("/export")
+    assert differences(exported, again.json()) == []
+    assert again.content == first.content
+
+    # Imported where it came from, the export finds every record, the keyless summit too.
+    changes, cursor = await feed(client)
+    assert (await import_(client, exported)).status_code == 200
+    assert (await feed(client)) == (changes, cursor)
+    assert len(await sessions_outside_councils(client)) == 3
+
+
+def _meeting(document: dict[str, Any]) -> dict[str, Any]:
+    meeting: dict[str, Any] = document["sessions"][0]
+    return meeting
+
+
+def _council_session(document: dict[str, Any]) -> dict[str, Any]:
+    session: dict[str, Any] = document["sessions"][2]
+    return session
+
+
+# Each breaks one rule of v1.1 in the meetings dataset; the pointer the import must give.
+BROKEN_RULES: dict[str, tuple[Any, str]] = {
+    "meeting-without-slug": (lambda d: _meeting(d).pop("slug"), "/sessions/0/slug"),
+    "meeting-without-kind": (lambda d: _meeting(d).pop("kind"), "/sessions/0/kind"),
+    "meeting-of-kind-council-session": (
+        lambda d: _meeting(d).update(kind="council_session"),
+        "/sessions/0/kind",
+    ),
+    "meeting-of-one-country": (
+        lambda d: _meeting(d).update(countries=["SUHH"]),
+        "/sessions/0/countries",
+    ),
+    "meeting-without-countries": (lambda d: _meeting(d).pop("countries"), "/sessions/0/countries"),
+    "host-not-a-party": (
+        lambda d: _meeting(d).update(host_country="DE"),
+        "/sessions/0/host_country",
+    ),
+    "numbered-meeting": (lambda d: _meeting(d).update(ordinal=2), "/sessions/0/ordinal"),
+    "meeting-without-title": (lambda d: _meeting(d).pop("title"), "/sessions/0/title"),
+    "meeting-with-guests": (
+        lambda d: _meeting(d).update(guest_countries=["DE"]),
+        "/sessions/0/guest_countries",
+    ),
+    "slug-shaped-like-an-id": (
+        lambda d: _meeting(d).update(slug="01a24e10-9d55-7759-adf2-bdd5fbf24b94"),
+        "/sessions/0/slug",
+    ),
+    "unknown-former-country": (
+        lambda d: _meeting(d).update(countries=["FR", "SUXX"]),
+        "/sessions/0/countries/1",
+    ),
+    "delegation-not-a-party": (
+        lambda d: _meeting(d)["participants"][1].update(delegation="DDDE"),
+        "/sessions/0/participants/1/delegation",
+    ),
+    "council-session-with-countries": (
+        lambda d: _council_session(d).update(countries=["FR", "SUHH"]),
+        "/sessions/2/countries",
+    ),
+    "council-session-of-another-kind": (
+        lambda d: _council_session(d).update(kind="summit"),
+        "/sessions/2/kind",
+    ),
+    "unknown-council": (
+        lambda d: _council_session(d).update(council="nowhere"),
+        "/sessions/2/council",
+    ),
+    "identifier-of-two-sessions": (
+        lambda d: d["sessions"][1].update(identifiers=_meeting(d)["identifiers"]),
+        "/sessions/1/identifiers/0",
+    ),
+    "identifier-listed-twice": (
+        lambda d: _meeting(d)["identifiers"].append(dict(_meeting(d)["identifiers"][0])),
+        "/sessions/0/identifiers/1",
+    ),
+    "slug-of-two-sessions": (
+        lambda d: d["sessions"][1].update(slug=_meeting(d)["slug"]),
+        "/sessions/1/slug",
+    ),
+    "slug-of-a-council-session-twice": (
+        lambda d: _council_session(d).update(slug=_meeting(d)["slug"]),
+        "/sessions/2/slug",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(BROKEN_RULES))
+async def test_every_meeting_rule_is_kept_by_the_import(
+    client: httpx.AsyncClient, ccqs: dict[str, Any], rule: str
+) -> None:
+    break_rule, pointer = BROKEN_RULES[rule]
+    document = meetings_dataset()
+    break_rule(document)
+    before = await export(client)
+    changes, cursor = await feed(client)
+    audit = (await client.get("/audit", params={"limit": 200})).json()
+
+    response = await import_(client, document)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert pointer in {e["pointer"] for e in errors}, errors
+    assert all(e["pointer"].startswith(pointer.rsplit("/", 1)[0]) for e in errors), errors
+    assert differences(before, await export(client)) == []
+    assert (await feed(client)) == (changes, cursor)
+    assert (await client.get("/audit", params={"limit": 200})).json() == audit
+    assert gc.isenabled()
+
+
+async def test_an_identifier_held_by_a_stored_session_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await import_(client, meetings_dataset())).status_code == 200
+    before = await export(client)
+    document = meetings_dataset()
+    document["sessions"].append(
+        {
+            "slug": "1966-another-visit",
+            "kind": "visit",
+            "countries": ["FR", "SUHH"],
+            "title": "Another visit",
+            "start_date": "1966-09-01",
+            "identifiers": [{"scheme": "mfa-fr", "identifier": "1966-097"}],
+        }
+    )
+    response = await import_(client, document)
+    assert response.status_code == 422, response.text
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/sessions/3/identifiers/0"]
+    assert differences(before, await export(client)) == []
+
+
+async def test_a_medium_dataset_gives_the_same_export_through_the_api_and_the_cli(
+    app: FastAPI, client: httpx.AsyncClient, empty_api: httpx.AsyncClient
+) -> None:
+    """300 sessions of bench/dataset.py (council sessions and meetings outside councils,
+    with their persons, participants, segments and agendas): written a batch at a time,
+    they read back as the same export whichever way they came in."""
+    from app.cli import load_dataset
+
+    document = generate(sessions=300, persons=120)
+    await load_dataset(app.state.settings.database_url, orjson.dumps(document))
+    assert gc.isenabled()
+    response = await empty_api.post(
+        "/import", content=orjson.dumps(document), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert gc.isenabled()  # the cycle collector, paused for each import, runs again
+    by_cli, by_api = await client.get("/export"), await empty_api.get("/export")
+    assert differences(by_cli.json(), by_api.json()) == []
+    assert by_cli.content == by_api.content
+    exported = by_cli.json()
+    assert len(exported["sessions"]) == 300
+    assert sum(len(s["participants"]) for s in exported["sessions"]) == sum(
+        len(s["participants"]) for s in document["sessions"]
+    )
+    # Each record created once, in the feed and in the audit trail.
+    changes, _ = await feed(empty_api)
+    created = [(c["entity"], c["id"]) for c in changes]
+    assert len(created) == len(set(created))
+    assert sorted({entity for entity, _ in created}) == [
+        "council",
+        "person",
+        "session",
+        "source",
+        "topic",
+    ]
+    assert sum(entity == "session" for entity, _ in created) == 300
+
+
+ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+def without_ids(value: Any) -> Any:
+    """A value with its ids and timestamps blanked: what two databases share."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    if isinstance(value, str) and ID.match(value):
+        return "<id>"
+    if isinstance(value, str) and TIME.match(value):
+        return "<time>"
+    return value
+
+
+async def journal_of(client: httpx.AsyncClient) -> list[Any]:
+    """Every audit entry but those of keys, as (action, entity, changes) without ids, sorted."""
+    entries: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200}
+    while True:
+        page = (await client.get("/audit", params=params)).json()
+        entries += [e for e in page["items"] if e["entity"] != "api_key"]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    return sorted(
+        orjson.dumps(without_ids([e["action"], e["entity"], e["changes"]])) for e in entries
+    )
+
+
+async def test_an_import_journals_its_records_as_the_api_writes_them(
+    client: httpx.AsyncClient, empty_api: httpx.AsyncClient
+) -> None:
+    """The meetings dataset imported, and the same records written one by one through the
+    API: the same audit entries (but for ids and times), and the same records created."""
+    document = meetings_dataset()
+    assert (await import_(client, document)).status_code == 200
+
+    source = await empty_api.post("/sources", json=document["sources"][0])
+    assert source.status_code == 201, source.text
+    persons = {}
+    for person in document["persons"]:
+        response = await empty_api.post("/persons", json=person)
+        assert response.status_code == 201, response.text
+        persons[person["key"]] = response.json()["id"]
+    council = await empty_api.post("/councils", json=document["councils"][0])
+    assert council.status_code == 201, council.text
+    for session in document["sessions"]:
+        fields = {k: v for k, v in session.items() if k not in ("council", "participants")}
+        if "sources" in fields:
+            fields["source_ids"] = [source.json()["id"] for _ in fields.pop("sources")]
+        if "council" in session:
+            fields["council_id"] = session["council"]
+        response = await empty_api.post("/sessions", json=fields)
+        assert response.status_code == 201, response.text
+        for participant in session["participants"]:
+            seat = {k: v for k, v in participant.items() if k != "person"}
+            seat["person_id"] = persons[participant["person"]]
+            added = await empty_api.post(
+                f"/sessions/{response.json()['id']}/participants", json=seat
+            )
+            assert added.status_code == 201, added.text
+
+    imported, written = await journal_of(client), await journal_of(empty_api)
+    assert len(imported) == 4 + 1 + 1 + 3 + 7
+    assert imported == written
+    # In the feed, the import's one transaction lists each record once, as created; the
+    # API's requests list the same creations, and a session updated by each participant.
+    by_import, by_api = (await feed(client))[0], (await feed(empty_api))[0]
+    assert {c["action"] for c in by_import} == {"created"}
+    assert sorted(c["entity"] for c in by_import) == sorted(
+        c["entity"] for c in by_api if c["action"] == "created"
+    )
+
+
+async def test_a_refused_import_still_checks_every_participant(
+    client: httpx.AsyncClient,
+) -> None:
+    """Once an import is known to be refused (here by a person without a name), the
+    participants left are checked without being written: their problems are listed all
+    the same."""
+    document = meetings_dataset()
+    document["persons"][0]["name"] = ""
+    document["sessions"][1]["participants"][0]["delegation"] = "DE"
+    document["sessions"][2]["participants"].append({"person": "couve", "delegation": "SUHH"})
+    response = await import_(client, document)
+    assert response.status_code == 422, response.text
+    assert sorted(e["pointer"] for e in response.json()["errors"]) == [
+        "/persons/0/name",
+        "/sessions/0/participants/0/person",  # de Gaulle, refused
+        "/sessions/1/participants/0/delegation",
+        "/sessions/1/participants/2/person",  # de Gaulle, refused
+        "/sessions/2/participants/1",  # Couve de Murville, twice
+    ]
+    assert (await export(client))["sessions"] == []

@@ -2,6 +2,7 @@
 stable order, so that export → import into an empty database → export is the same."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from anyascii import anyascii
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.councils.models import Council
 from app.councils.service import get_council
+from app.db import in_chunks
 from app.people.models import Participation, Person
-from app.people.service import get_person
+from app.people.service import get_persons
 from app.sessions.models import CouncilSession
-from app.sessions.service import get_session_detail
+from app.sessions.service import get_session_details
 from app.sources.models import Source
 from app.sources.service import get_source
 from app.topics.models import Topic
@@ -27,6 +29,12 @@ def person_key(person_id: str, name: str, key: str | None) -> str:
     """A person's key in datasets: the stored one, else one made from the name and id,
     which stays the same across exports and which the importer recognizes."""
     return key or f"{_slug(name)[:80]}-{person_id[-12:]}"
+
+
+def session_key(session_id: str, title: str, slug: str | None) -> str:
+    """A meeting's slug in datasets: the stored one, else one made from its title and id,
+    which stays the same across exports and which the importer recognizes."""
+    return slug or f"{_slug(title)[:80]}-{session_id[-12:]}"
 
 
 def segment_keys(segments: list[dict[str, Any]]) -> dict[str, str]:
@@ -84,44 +92,12 @@ async def export_dataset(db: AsyncSession) -> dict[str, Any]:
     # Persons without a dataset key get one, from their name and id, stable across exports.
     person_keys = {p.id: person_key(p.id, p.name, p.key) for p in await db.scalars(select(Person))}
     persons = []
-    for person_id in sorted(person_keys, key=lambda i: person_keys[i]):
-        person = await get_person(db, person_id)
-        persons.append(
-            {
-                "key": person_keys[person_id],
-                **{
-                    k: person[k]
-                    for k in (
-                        "name",
-                        "honorific_prefix",
-                        "given_name",
-                        "family_name",
-                        "nationality",
-                        "other_names",
-                        "identifiers",
-                    )
-                },
-                "offices": [
-                    {
-                        **{
-                            k: o[k]
-                            for k in (
-                                "title",
-                                "names",
-                                "role",
-                                "country",
-                                "organization",
-                                "start_date",
-                                "end_date",
-                            )
-                        },
-                        "sources": urls(o["source_ids"]),
-                    }
-                    for o in person["offices"]
-                ],
-                "sources": urls(person["source_ids"]),
-            }
-        )
+    ordered = sorted(person_keys, key=lambda i: person_keys[i])
+    for chunk in in_chunks(ordered):
+        documents = await get_persons(db, chunk)
+        persons += [
+            _person(documents[person_id], person_keys[person_id], urls) for person_id in chunk
+        ]
 
     councils = []
     for council_id in await db.scalars(select(Council.id).order_by(Council.slug)):
@@ -147,20 +123,41 @@ async def export_dataset(db: AsyncSession) -> dict[str, Any]:
             }
         )
 
+    # Council sessions by council, then meetings outside councils; each by date and key.
+    stored = (await db.execute(select(CouncilSession.id, CouncilSession.title))).all()
+    titles = {session_id: title for session_id, title in stored}
+    given_offices = {
+        participation_id
+        for participation_id, given in await db.execute(
+            select(Participation.id, Participation.office_given)
+        )
+        if given
+    }
     sessions = []
-    stored_sessions = await db.execute(
-        select(CouncilSession.id, CouncilSession.title)
-        .join(Council, Council.id == CouncilSession.council_id)
-        .order_by(
-            Council.slug, CouncilSession.start_date, CouncilSession.ordinal, CouncilSession.id
+    for chunk in in_chunks(titles):
+        documents = await get_session_details(db, chunk)
+        sessions += [
+            _session(
+                documents[i],
+                titles[i],
+                council_slugs,
+                person_keys,
+                topic_slugs,
+                urls,
+                given_offices,
+            )
+            for i in chunk
+        ]
+    sessions.sort(
+        key=lambda s: (
+            s["council"] is None,
+            s["council"] or "",
+            s["start_date"],
+            s["ordinal"] is None,
+            s["ordinal"] or 0,
+            s["slug"] or "",
         )
     )
-    for session_id, stored_title in stored_sessions.all():
-        sessions.append(
-            await _session(
-                db, session_id, stored_title, council_slugs, person_keys, topic_slugs, urls
-            )
-        )
 
     return {
         "format": "entente-dataset",
@@ -173,28 +170,67 @@ async def export_dataset(db: AsyncSession) -> dict[str, Any]:
     }
 
 
-async def _session(
-    db: AsyncSession,
-    session_id: str,
+def _person(
+    person: dict[str, Any], key: str, urls: Callable[[list[str]], list[str]]
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        **{
+            k: person[k]
+            for k in (
+                "name",
+                "honorific_prefix",
+                "given_name",
+                "family_name",
+                "nationality",
+                "other_names",
+                "identifiers",
+            )
+        },
+        "offices": [
+            {
+                **{
+                    k: o[k]
+                    for k in (
+                        "title",
+                        "names",
+                        "role",
+                        "country",
+                        "organization",
+                        "start_date",
+                        "end_date",
+                    )
+                },
+                "sources": urls(o["source_ids"]),
+            }
+            for o in person["offices"]
+        ],
+        "sources": urls(person["source_ids"]),
+    }
+
+
+def _session(
+    session: dict[str, Any],
     stored_title: str | None,
     council_slugs: dict[str, str],
     person_keys: dict[str, str],
     topic_slugs: dict[str, str],
-    urls: Any,
+    urls: Callable[[list[str]], list[str]],
+    given_offices: set[str],
 ) -> dict[str, Any]:
-    session = await get_session_detail(db, session_id)
+    """A session as datasets have it: a council's session is named by its council and
+    ordinal (or date), its parties derived; a meeting outside councils by its slug (made
+    up when it has none), with its kind and parties."""
     segment_key = segment_keys(session["segments"])
-    given_offices = dict(
-        (
-            await db.execute(
-                select(Participation.id, Participation.office_given).where(
-                    Participation.session_id == session_id
-                )
-            )
-        ).all()
-    )
+    in_council = session["council_id"] is not None
     return {
-        "council": council_slugs[session["council_id"]],
+        "council": council_slugs[session["council_id"]] if in_council else None,
+        "slug": session["slug"]
+        if in_council
+        else session_key(session["id"], session["title"], session["slug"]),
+        "kind": session["kind"],
+        "countries": None if in_council else session["countries"],
+        "identifiers": session["identifiers"],
         **{
             k: session[k]
             for k in (
@@ -225,7 +261,7 @@ async def _session(
                 "person": person_keys[p["person_id"]],
                 "delegation": p["delegation"],
                 "role": p["role"],
-                "office_title": p["title_at_time"] if given_offices.get(p["id"]) else None,
+                "office_title": p["title_at_time"] if p["id"] in given_offices else None,
                 "segments": [segment_key[s] for s in p["segment_ids"]],
                 "note": p["note"],
                 "sources": urls(p["source_ids"]),

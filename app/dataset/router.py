@@ -35,10 +35,16 @@ class ImportResult(BaseModel):
 async def import_dataset(request: Request, db: DbSession) -> Response:
     """Upsert a whole dataset (the format of `GET /export`; its JSON Schema is at
     `/api/v1/schemas/dataset.json`). Records are matched by natural keys: councils and
-    topics by slug, persons by `key`, sessions by council and ordinal (or start date),
-    sources by URL. Importing the same document twice changes nothing the second time.
-    It runs in one transaction: on any problem nothing changes and the answer is 422 with
-    every problem in `errors`, each pointing into the document (`/sessions/3/start_date`)."""
+    topics by slug, persons by `key`, sources by URL, sessions by `slug` when they have
+    one (a meeting outside councils must: `{"slug": "1966-06-de-gaulle-ussr", "kind":
+    "state_visit", "countries": ["FR", "SUHH"], ...}`), else by council and ordinal (or
+    start date). A session that leaves out `slug` or `identifiers` keeps its stored ones.
+    Importing the same document twice changes nothing the second time. Every rule of the
+    API holds, and every record is journaled (`/audit`, `/changes`) as if written through
+    the API. It runs in one transaction: on any problem nothing changes and the answer is
+    422 with every problem in `errors`, each pointing into the document
+    (`/sessions/3/countries`). Bodies up to ENTENTE_IMPORT_MAX_BODY_BYTES (50 MiB by
+    default) are taken: 10,000 sessions with their participants are about 9 MB."""
     body = await request.body()  # limited by RequestMiddleware
     if not is_json(request.headers.get("content-type", "application/json")):
         raise UnsupportedMediaType("Send the dataset as application/json.")

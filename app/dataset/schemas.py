@@ -9,8 +9,8 @@ from app.councils.models import CouncilKind, CouncilStatus
 from app.councils.schemas import CouncilSlug, members_fit_kind
 from app.people.models import OfficeRole
 from app.schemas import InputModel
-from app.sessions.models import ParticipationRole, SessionStatus
-from app.sessions.schemas import Location, Ordinal, SegmentInput, Timezone
+from app.sessions.models import ParticipationRole, SessionKind, SessionStatus
+from app.sessions.schemas import Location, Ordinal, SegmentInput, SessionSlug, Timezone
 from app.sources.schemas import SourceCreate
 from app.types import (
     Acronym,
@@ -122,7 +122,26 @@ class DatasetAgendaItem(InputModel):
 
 
 class DatasetSession(InputModel):
-    council: Slug
+    """A session of a council (`council`, and `ordinal` or `start_date`, name it), or a
+    meeting outside councils (no `council`; `slug` names it, and it carries `kind` and
+    `countries`). `slug` and `identifiers` may be left out: the session's stored ones are
+    then kept."""
+
+    council: Slug | None = Field(
+        None, description="The council's slug; none for a meeting outside councils."
+    )
+    slug: SessionSlug | None = Field(
+        None, description="Names the session in datasets; required for a meeting outside councils."
+    )
+    kind: SessionKind | None = Field(
+        None, description="For a meeting outside councils; `council_session` or none otherwise."
+    )
+    countries: CountryList | None = Field(
+        None,
+        description="The parties of a meeting outside councils (at least two); none for a "
+        "council's session, whose parties are its council's members and its guest_countries.",
+    )
+    identifiers: list[DatasetIdentifier] = Field(default_factory=list, max_length=50)
     ordinal: Ordinal | None = None
     title: Name | None = None
     start_date: EventDate

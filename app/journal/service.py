@@ -12,7 +12,7 @@ sees a number below N appear afterwards. SQLite runs one writer at a time alread
 """
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -217,6 +217,8 @@ def _forget_journal(session: Session) -> None:
 
 
 Reader = Callable[[AsyncSession, str], Awaitable[dict[str, Any]]]
+# Reads many records at once: their representations by id.
+ManyReader = Callable[[AsyncSession, Sequence[str]], Awaitable[dict[str, Any]]]
 
 
 async def before_write(
@@ -237,6 +239,17 @@ async def after_create(
     record = await read(db, record_id)
     created(db, entity, record)
     return record
+
+
+async def after_create_many(
+    db: AsyncSession, entity: str, record_ids: Sequence[str], read: ManyReader
+) -> dict[str, Any]:
+    """`after_create` for records created at once: each is noted as created, in order."""
+    await db.flush()
+    records = await read(db, record_ids)
+    for record_id in record_ids:
+        created(db, entity, records[record_id])
+    return records
 
 
 async def after_update(

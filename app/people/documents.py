@@ -65,6 +65,13 @@ def person(j: JsonSql, p: str = "p") -> str:
 
 
 PERSON = statement_for(lambda j: f"SELECT {person(j)} FROM person p WHERE p.id = :person_id")
+# Persons and offices by id (the list `:ids`), each with its id.
+PERSONS_OF = statement_for(
+    lambda j: f"SELECT p.id, {person(j)} FROM person p WHERE {j.among('p.id', 'ids')}"
+)
+OFFICES_OF = statement_for(
+    lambda j: f"SELECT o.id, {j.as_text(office(j))} FROM office o WHERE {j.among('o.id', 'ids')}"
+)
 OFFICES = statement_for(
     lambda j: (
         f"SELECT {j.as_text(office(j))} FROM office o WHERE o.person_id = :person_id "

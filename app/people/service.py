@@ -1,5 +1,6 @@
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -9,14 +10,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.councils.models import Council
-from app.db import Document, dialect_of, ensure_free, fetch_document, fetch_documents, touch, utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
-from app.identifiers import set_identifiers
+from app.db import (
+    Document,
+    dialect_of,
+    ensure_free,
+    fetch_document,
+    fetch_documents,
+    fetch_documents_of,
+    in_chunks,
+    insert_rows,
+    taken_in_batch,
+    touch,
+    touch_all,
+    utcnow,
+)
+from app.errors import Conflict, NotFound, Refusals, ValidationFailed
+from app.identifiers import add_identifiers, identifier_clashes, set_identifiers
+from app.ids import new_id
 from app.journal import service as journal
 from app.journal.service import Written
 from app.json_sql import DIALECTS, JsonSql
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, documents_page
-from app.people.documents import OFFICE, OFFICES, PERSON, person
+from app.people.documents import OFFICE, OFFICES, OFFICES_OF, PERSON, PERSONS_OF, person
 from app.people.models import (
     Office,
     Participation,
@@ -33,11 +48,11 @@ from app.people.schemas import (
     PersonUpdate,
 )
 from app.schemas import changes, reject_nulls
-from app.sessions.documents import PARTICIPANT, PARTICIPANTS, summary_fields
+from app.sessions.documents import PARTICIPANT, PARTICIPANTS, PARTICIPANTS_OF, summary_fields
 from app.sessions.models import CouncilSession, Segment, SegmentParticipant, SessionCountry
 from app.sessions.service import SORTS, SessionFilter, session_conditions
-from app.sources.service import cite, set_citations
-from app.terms.service import NAME, delete_terms, ranked, set_terms
+from app.sources.service import cite_all, set_citations, uncited_sources
+from app.terms.service import NAME, Indexed, delete_terms, ranked, set_terms_of
 from app.types import partial_date_bounds
 
 # ---------------------------------------------------------------- offices
@@ -57,29 +72,42 @@ def office_held_on(offices: Sequence[Office], day: date) -> Office | None:
 
 
 async def _offices_of(db: AsyncSession, person_id: str) -> list[Office]:
-    return list(await db.scalars(select(Office).where(Office.person_id == person_id)))
+    return (await _offices_of_all(db, [person_id]))[person_id]
+
+
+async def _offices_of_all(db: AsyncSession, person_ids: Iterable[str]) -> dict[str, list[Office]]:
+    """The offices of many persons, by person id."""
+    offices: dict[str, list[Office]] = defaultdict(list)
+    for chunk in in_chunks(person_ids):
+        for office in await db.scalars(select(Office).where(Office.person_id.in_(chunk))):
+            offices[office.person_id].append(office)
+    return offices
 
 
 async def rederive_offices(
-    db: AsyncSession, *, person_id: str | None = None, session_id: str | None = None
+    db: AsyncSession,
+    *,
+    person_id: str | None = None,
+    session_id: str | None = None,
+    person_ids: Sequence[str] = (),
 ) -> None:
     """Derive again the office of every participation whose office was not given, for a
-    person whose offices changed or a session whose date changed."""
+    person (or `person_ids`) whose offices changed or a session whose date changed."""
     stmt = (
         select(Participation, CouncilSession.start_date)
         .join(CouncilSession, CouncilSession.id == Participation.session_id)
         .where(Participation.office_given.is_(False))
     )
-    if person_id is not None:
-        stmt = stmt.where(Participation.person_id == person_id)
     if session_id is not None:
         stmt = stmt.where(Participation.session_id == session_id)
-    offices: dict[str, list[Office]] = {}
-    for participation, start_date in (await db.execute(stmt)).all():
-        if participation.person_id not in offices:
-            offices[participation.person_id] = await _offices_of(db, participation.person_id)
-        held = office_held_on(offices[participation.person_id], start_date)
-        participation.office_id = held.id if held else None
+    persons = [person_id] if person_id is not None else list(person_ids)
+    for chunk in in_chunks(persons) if persons else [None]:
+        chosen = stmt if chunk is None else stmt.where(Participation.person_id.in_(chunk))
+        attended = (await db.execute(chosen)).all()
+        offices = await _offices_of_all(db, (p.person_id for p, _ in attended))
+        for participation, start_date in attended:
+            held = office_held_on(offices[participation.person_id], start_date)
+            participation.office_id = held.id if held else None
     await db.flush()
 
 
@@ -101,14 +129,45 @@ def _office_reader(person_id: str) -> journal.Reader:
     return lambda db, office_id: get_office(db, person_id, office_id)
 
 
+async def get_offices(db: AsyncSession, office_ids: Sequence[str]) -> dict[str, Document]:
+    """get_office of many offices (by id only), by id."""
+    return await fetch_documents_of(db, OFFICES_OF, office_ids)
+
+
 async def create_office(db: AsyncSession, *, person_id: str, data: OfficeCreate) -> dict[str, Any]:
-    office = Office(person_id=person_id, **data.model_dump(exclude={"source_ids"}))
-    db.add(office)
-    await db.flush()
-    await cite(db, entity="office", record_id=office.id, source_ids=data.source_ids)
-    await rederive_offices(db, person_id=person_id)
-    await touch(db, Person, person_id)
-    return await journal.after_create(db, "office", office.id, _office_reader(person_id))
+    created, refused = await create_offices(db, items=[(person_id, data)])
+    refused.raise_first()
+    return created[0]
+
+
+async def create_offices(
+    db: AsyncSession, *, items: Sequence[tuple[str, OfficeCreate]]
+) -> tuple[dict[int, Document], Refusals]:
+    """Give persons (by id) new offices at once, as create_office gives one: the
+    documents by place in `items`, and the refusals."""
+    refused = Refusals()
+    for n, uncited in (await uncited_sources(db, [d.source_ids for _, d in items])).items():
+        refused.refuse(n, uncited)
+    accepted = [
+        (n, person_id, data) for n, (person_id, data) in enumerate(items) if n not in refused
+    ]
+    rows = [
+        {"id": new_id(), "person_id": person_id} | data.model_dump(exclude={"source_ids"})
+        for _, person_id, data in accepted
+    ]
+    if not rows:
+        return {}, refused
+    await insert_rows(db, Office, rows)
+    citing = [
+        (row["id"], data.source_ids) for row, (_, _, data) in zip(rows, accepted, strict=True)
+    ]
+    await cite_all(db, entity="office", citing=citing)
+    persons = list(dict.fromkeys(person_id for _, person_id, _ in accepted))
+    await rederive_offices(db, person_ids=persons)
+    await touch_all(db, Person, persons)
+    ids = [row["id"] for row in rows]
+    records = await journal.after_create_many(db, "office", ids, get_offices)
+    return {n: records[i] for i, (n, _, _) in zip(ids, accepted, strict=True)}, refused
 
 
 async def update_office(
@@ -235,18 +294,57 @@ async def _set_names_and_identifiers(
         )
 
 
+async def get_persons(db: AsyncSession, person_ids: Sequence[str]) -> dict[str, Document]:
+    """get_person of many persons, by id."""
+    return await fetch_documents_of(db, PERSONS_OF, person_ids)
+
+
 async def create_person(db: AsyncSession, *, data: PersonCreate) -> dict[str, Any]:
-    if data.key is not None:
-        await ensure_free(
-            db, Person.key, data.key, f"The key '{data.key}' is taken by another person."
-        )
-    person = Person(**data.model_dump(exclude={"other_names", "identifiers", "source_ids"}))
-    db.add(person)
-    await db.flush()
-    await _set_names_and_identifiers(db, person.id, data)
-    await cite(db, entity="person", record_id=person.id, source_ids=data.source_ids)
-    await index_person(db, person.id)
-    return await journal.after_create(db, "person", person.id, get_person)
+    created, refused = await create_persons(db, items=[data])
+    refused.raise_first()
+    return created[0]
+
+
+async def create_persons(
+    db: AsyncSession, *, items: Sequence[PersonCreate]
+) -> tuple[dict[int, Document], Refusals]:
+    """Create persons at once, each checked as create_person checks one (against the
+    stored persons and those before it in `items`): the documents by place in `items`,
+    and the refusals."""
+    refused = Refusals()
+    keys = [(n, d.key) for n, d in enumerate(items) if d.key is not None]
+    for n, key in await taken_in_batch(db, Person.key, keys):
+        refused.refuse(n, Conflict(f"The key '{key}' is taken by another person."))
+    listed = [(None, d.identifiers or []) for d in items]
+    clashes = await identifier_clashes(db, PersonIdentifier.person_id, listed, noun="person")
+    for n, clash in clashes.items():
+        refused.refuse(n, clash)
+    for n, uncited in (await uncited_sources(db, [d.source_ids for d in items])).items():
+        refused.refuse(n, uncited)
+    accepted = [(n, d) for n, d in enumerate(items) if n not in refused]
+    rows = [
+        {"id": new_id()} | data.model_dump(exclude={"other_names", "identifiers", "source_ids"})
+        for _, data in accepted
+    ]
+    if not rows:
+        return {}, refused
+    await insert_rows(db, Person, rows)
+    made = [(row["id"], data) for row, (_, data) in zip(rows, accepted, strict=True)]
+    other_names = [
+        {"person_id": person_id, "position": i, **name.model_dump()}
+        for person_id, data in made
+        for i, name in enumerate(data.other_names or [])
+    ]
+    if other_names:
+        await insert_rows(db, PersonOtherName, other_names)
+    await add_identifiers(
+        db, PersonIdentifier.person_id, [(i, d.identifiers or []) for i, d in made]
+    )
+    await cite_all(db, entity="person", citing=[(i, d.source_ids) for i, d in made])
+    ids = [person_id for person_id, _ in made]
+    await index_persons(db, ids, created=True)
+    records = await journal.after_create_many(db, "person", ids, get_persons)
+    return {n: records[i] for i, (n, _) in zip(ids, accepted, strict=True)}, refused
 
 
 async def update_person(
@@ -320,10 +418,84 @@ async def get_participation(db: AsyncSession, session_id: str, participation_id:
 
 async def _allowed_delegations(db: AsyncSession, session: CouncilSession) -> set[str]:
     """The sides a participant may sit on: the session's countries, or its host."""
-    parties = await db.scalars(
-        select(SessionCountry.country).where(SessionCountry.session_id == session.id)
-    )
-    return {*parties, session.host_country} - {None}
+    return (await _allowed_delegations_of(db, [session]))[session.id]
+
+
+async def _allowed_delegations_of(
+    db: AsyncSession, sessions: Sequence[CouncilSession]
+) -> dict[str, set[str]]:
+    """_allowed_delegations of many sessions, by session id."""
+    allowed = {s.id: {s.host_country} if s.host_country else set() for s in sessions}
+    for chunk in in_chunks(allowed):
+        rows = await db.execute(
+            select(SessionCountry.session_id, SessionCountry.country).where(
+                SessionCountry.session_id.in_(chunk)
+            )
+        )
+        for session_id, country in rows:
+            allowed[session_id].add(country)
+    return allowed
+
+
+@dataclass
+class _Known:
+    """What the checks of participations read, for many at once: the sides each session
+    allows, the owner of each office, and the segments of each session."""
+
+    delegations: dict[str, set[str]]
+    office_owners: dict[str, str]
+    segments: dict[str, set[str]]
+
+
+async def _known_for(
+    db: AsyncSession,
+    sessions: Sequence[CouncilSession],
+    office_ids: Iterable[str | None],
+    with_segments: bool,
+) -> _Known:
+    owners: dict[str, str] = {}
+    for chunk in in_chunks(o for o in office_ids if o is not None):
+        rows = await db.execute(select(Office.id, Office.person_id).where(Office.id.in_(chunk)))
+        owners.update({office_id: person_id for office_id, person_id in rows})
+    segments: dict[str, set[str]] = defaultdict(set)
+    for chunk in in_chunks(s.id for s in sessions) if with_segments else []:
+        rows = await db.execute(
+            select(Segment.session_id, Segment.id).where(Segment.session_id.in_(chunk))
+        )
+        for session_id, segment_id in rows:
+            segments[session_id].add(segment_id)
+    return _Known(await _allowed_delegations_of(db, sessions), owners, segments)
+
+
+def _participation_problems(
+    known: _Known,
+    session: CouncilSession,
+    person_id: str,
+    *,
+    delegation: str | None,
+    office_id: str | None,
+    segment_ids: list[str] | None,
+) -> ValidationFailed | None:
+    errors = []
+    if delegation is not None and delegation not in known.delegations[session.id]:
+        errors.append(
+            (
+                "/delegation",
+                f"'{delegation}' is not one of the session's countries (for a council's "
+                "session: its members and guest_countries), nor its host.",
+            )
+        )
+    if office_id is not None and known.office_owners.get(office_id) != person_id:
+        errors.append(("/office_id", f"The person has no office with the id '{office_id}'."))
+    if segment_ids:
+        errors += [
+            (f"/segment_ids/{i}", f"The session has no segment with the id '{sid}'.")
+            for i, sid in enumerate(segment_ids)
+            if sid not in known.segments[session.id]
+        ]
+    if errors:
+        return ValidationFailed("The participation has invalid fields.", errors=errors)
+    return None
 
 
 async def _check_participation(
@@ -335,28 +507,17 @@ async def _check_participation(
     office_id: str | None,
     segment_ids: list[str] | None,
 ) -> None:
-    errors = []
-    if delegation is not None and delegation not in await _allowed_delegations(db, session):
-        errors.append(
-            (
-                "/delegation",
-                f"'{delegation}' is not one of the session's countries (for a council's "
-                "session: its members and guest_countries), nor its host.",
-            )
-        )
-    if office_id is not None:
-        owner = await db.scalar(select(Office.person_id).where(Office.id == office_id))
-        if owner != person_id:
-            errors.append(("/office_id", f"The person has no office with the id '{office_id}'."))
-    if segment_ids:
-        known = set(await db.scalars(select(Segment.id).where(Segment.session_id == session.id)))
-        errors += [
-            (f"/segment_ids/{i}", f"The session has no segment with the id '{sid}'.")
-            for i, sid in enumerate(segment_ids)
-            if sid not in known
-        ]
-    if errors:
-        raise ValidationFailed("The participation has invalid fields.", errors=errors)
+    known = await _known_for(db, [session], [office_id], bool(segment_ids))
+    problems = _participation_problems(
+        known,
+        session,
+        person_id,
+        delegation=delegation,
+        office_id=office_id,
+        segment_ids=segment_ids,
+    )
+    if problems is not None:
+        raise problems
 
 
 async def _set_segments(db: AsyncSession, participation_id: str, segment_ids: list[str]) -> None:
@@ -381,50 +542,123 @@ def _participation_reader(session_id: str) -> journal.Reader:
     return lambda db, participation_id: get_participation(db, session_id, participation_id)
 
 
+async def get_participations(
+    db: AsyncSession, participation_ids: Sequence[str]
+) -> dict[str, Document]:
+    """get_participation of many participations (by id only), by id."""
+    return await fetch_documents_of(db, PARTICIPANTS_OF, participation_ids)
+
+
 async def create_participation(
     db: AsyncSession, *, session: CouncilSession, data: ParticipationCreate
 ) -> dict[str, Any]:
-    if await db.get(Person, data.person_id) is None:
-        raise ValidationFailed(
-            "The person does not exist.",
-            errors=[("/person_id", f"No person has the id '{data.person_id}'.")],
+    created, refused = await create_participations(db, items=[(session, data)])
+    refused.raise_first()
+    return created[0]
+
+
+async def check_participations(
+    db: AsyncSession, *, items: Sequence[tuple[CouncilSession, ParticipationCreate]]
+) -> Refusals:
+    """What create_participations would refuse, writing nothing."""
+    refused = Refusals()
+    persons: set[str] = set()
+    for chunk in in_chunks(d.person_id for _, d in items):
+        persons.update(await db.scalars(select(Person.id).where(Person.id.in_(chunk))))
+    sessions = list({s.id: s for s, _ in items}.values())
+    known = await _known_for(
+        db, sessions, (d.office_id for _, d in items), any(d.segment_ids for _, d in items)
+    )
+    for n, (session, data) in enumerate(items):
+        if data.person_id not in persons:
+            refused.refuse(
+                n,
+                ValidationFailed(
+                    "The person does not exist.",
+                    errors=[("/person_id", f"No person has the id '{data.person_id}'.")],
+                ),
+            )
+            continue
+        problems = _participation_problems(
+            known,
+            session,
+            data.person_id,
+            delegation=data.delegation,
+            office_id=data.office_id,
+            segment_ids=data.segment_ids,
         )
-    await _check_participation(
-        db,
-        session,
-        data.person_id,
-        delegation=data.delegation,
-        office_id=data.office_id,
-        segment_ids=data.segment_ids,
-    )
-    taken = await db.scalar(
-        select(Participation.id).where(
-            Participation.session_id == session.id, Participation.person_id == data.person_id
+        if problems is not None:
+            refused.refuse(n, problems)
+    taken: dict[tuple[str, str], str] = {}
+    for chunk in in_chunks(s.id for s in sessions):
+        rows = await db.execute(
+            select(Participation.session_id, Participation.person_id, Participation.id).where(
+                Participation.session_id.in_(chunk)
+            )
         )
+        taken.update(((session_id, person_id), id_) for session_id, person_id, id_ in rows)
+    for n, (session, data) in enumerate(items):
+        if n in refused:
+            continue
+        if (already := taken.get((session.id, data.person_id))) is not None:
+            refused.refuse(
+                n,
+                Conflict(
+                    f"The person already takes part in this session (participation '{already}')."
+                ),
+            )
+        taken.setdefault((session.id, data.person_id), "")
+    uncited = await uncited_sources(db, [d.source_ids for _, d in items])
+    for n, refusal in uncited.items():
+        refused.refuse(n, refusal)
+    return refused
+
+
+async def create_participations(
+    db: AsyncSession, *, items: Sequence[tuple[CouncilSession, ParticipationCreate]]
+) -> tuple[dict[int, Document], Refusals]:
+    """Add participants to sessions at once, each checked as create_participation
+    checks one (against the stored participants and those before it in `items`): the
+    documents by place in `items`, and the refusals."""
+    refused = await check_participations(db, items=items)
+    accepted = [(n, s, d) for n, (s, d) in enumerate(items) if n not in refused]
+    offices = await _offices_of_all(
+        db, (d.person_id for _, _, d in accepted if d.office_id is None)
     )
-    if taken is not None:
-        raise Conflict(f"The person already takes part in this session (participation '{taken}').")
-    office_id = data.office_id
-    if office_id is None:
-        held = office_held_on(await _offices_of(db, data.person_id), session.start_date)
-        office_id = held.id if held else None
-    participation = Participation(
-        session_id=session.id,
-        person_id=data.person_id,
-        delegation=data.delegation,
-        role=data.role,
-        office_id=office_id,
-        office_given=data.office_id is not None,
-        note=data.note,
-    )
-    db.add(participation)
-    await db.flush()
-    await _add_segments(db, participation.id, data.segment_ids)
-    await cite(db, entity="participation", record_id=participation.id, source_ids=data.source_ids)
-    await touch(db, CouncilSession, session.id)
-    return await journal.after_create(
-        db, "participation", participation.id, _participation_reader(session.id)
-    )
+    participations: list[dict[str, Any]] = []
+    for _, session, data in accepted:
+        office_id = data.office_id
+        if office_id is None:
+            held = office_held_on(offices[data.person_id], session.start_date)
+            office_id = held.id if held else None
+        participations.append(
+            {
+                "id": new_id(),
+                "session_id": session.id,
+                "person_id": data.person_id,
+                "delegation": data.delegation,
+                "role": data.role,
+                "office_id": office_id,
+                "office_given": data.office_id is not None,
+                "note": data.note,
+            }
+        )
+    if not participations:
+        return {}, refused
+    await insert_rows(db, Participation, participations)
+    made = [(row["id"], data) for row, (_, _, data) in zip(participations, accepted, strict=True)]
+    segments = [
+        {"segment_id": s, "participation_id": participation_id}
+        for participation_id, data in made
+        for s in dict.fromkeys(data.segment_ids)
+    ]
+    if segments:
+        await insert_rows(db, SegmentParticipant, segments)
+    await cite_all(db, entity="participation", citing=[(i, d.source_ids) for i, d in made])
+    await touch_all(db, CouncilSession, (s.id for _, s, _ in accepted))
+    ids = [participation_id for participation_id, _ in made]
+    records = await journal.after_create_many(db, "participation", ids, get_participations)
+    return {n: records[i] for i, (n, _, _) in zip(ids, accepted, strict=True)}, refused
 
 
 async def update_participation(
@@ -532,12 +766,29 @@ async def counterparts(
 
 async def index_person(db: AsyncSession, person_id: str) -> None:
     """A person is found by their name and every other name."""
-    person = await db.get_one(Person, person_id)
-    other_names = await db.scalars(
-        select(PersonOtherName.name).where(PersonOtherName.person_id == person_id)
-    )
-    names = [(person.name, NAME), *((n, NAME) for n in other_names)]
-    await set_terms(db, "person", person_id, names, label=person.name)
+    await index_persons(db, [person_id])
+
+
+async def index_persons(
+    db: AsyncSession, person_ids: Sequence[str], *, created: bool = False
+) -> None:
+    """index_person for many persons at once; `created` ones have no terms to replace."""
+    names: dict[str, list[str]] = defaultdict(list)
+    indexed: list[Indexed] = []
+    for chunk in in_chunks(person_ids):
+        rows = await db.execute(
+            select(PersonOtherName.person_id, PersonOtherName.name).where(
+                PersonOtherName.person_id.in_(chunk)
+            )
+        )
+        for person_id, other_name in rows:
+            names[person_id].append(other_name)
+        for person_id, name in await db.execute(
+            select(Person.id, Person.name).where(Person.id.in_(chunk))
+        ):
+            texts = [(name, NAME), *((n, NAME) for n in names[person_id])]
+            indexed.append((person_id, texts, name))
+    await set_terms_of(db, "person", indexed, created=created)
 
 
 @lru_cache(maxsize=len(DIALECTS))

@@ -191,12 +191,16 @@ def _detail(j: JsonSql) -> str:
             "sources": cited_sources(j, "ci.session_id = s.id"),
         }
     )
-    return f"""SELECT {j.as_text(document)}
-FROM council_session s LEFT JOIN council c ON c.id = s.council_id
-WHERE s.id = :session_id OR s.slug = :session_id"""
+    return (
+        f"{j.as_text(document)} FROM council_session s LEFT JOIN council c ON c.id = s.council_id"
+    )
 
 
-DETAIL = statement_for(_detail)
+DETAIL = statement_for(
+    lambda j: f"SELECT {_detail(j)} WHERE s.id = :session_id OR s.slug = :session_id"
+)
+# The details of the sessions whose ids are the list `:ids`, each with its id.
+DETAILS = statement_for(lambda j: f"SELECT s.id, {_detail(j)} WHERE {j.among('s.id', 'ids')}")
 PARTICIPANT = statement_for(
     lambda j: (
         f"SELECT {j.as_text(participant(j))} FROM {PARTICIPANTS_FROM} "
@@ -207,6 +211,19 @@ AGENDA_ITEM = statement_for(
     lambda j: (
         f"SELECT {j.as_text(agenda_item(j))} FROM {AGENDA_FROM} "
         "WHERE a.id = :item_id AND a.session_id = :session_id"
+    )
+)
+# Participants and agenda items by id (the list `:ids`), each with its id.
+PARTICIPANTS_OF = statement_for(
+    lambda j: (
+        f"SELECT p.id, {j.as_text(participant(j))} FROM {PARTICIPANTS_FROM} "
+        f"WHERE {j.among('p.id', 'ids')}"
+    )
+)
+AGENDA_ITEMS_OF = statement_for(
+    lambda j: (
+        f"SELECT a.id, {j.as_text(agenda_item(j))} FROM {AGENDA_FROM} "
+        f"WHERE {j.among('a.id', 'ids')}"
     )
 )
 PARTICIPANTS = statement_for(

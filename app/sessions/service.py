@@ -22,16 +22,27 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.councils.models import NO_COUNCIL, Council, CouncilMember
-from app.db import Document, as_db_time, dialect_of, ensure_free, fetch_json, utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
-from app.identifiers import set_identifiers
+from app.db import (
+    Document,
+    as_db_time,
+    dialect_of,
+    ensure_free,
+    fetch_documents_of,
+    fetch_json,
+    in_chunks,
+    insert_rows,
+    taken_in_batch,
+    utcnow,
+)
+from app.errors import Conflict, NotFound, Refusals, ValidationFailed
+from app.identifiers import add_identifiers, identifier_clashes, set_identifiers
 from app.ids import new_id
 from app.journal import service as journal
 from app.journal.service import Written
 from app.json_sql import DIALECTS, JsonSql
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey, date_key, documents_page
 from app.schemas import changes, iso_date, reject_nulls
-from app.sessions.documents import DETAIL, session_summary
+from app.sessions.documents import DETAIL, DETAILS, session_summary
 from app.sessions.models import (
     UNNUMBERED,
     CouncilSession,
@@ -42,8 +53,8 @@ from app.sessions.models import (
     SessionStatus,
 )
 from app.sessions.schemas import SegmentInput, SessionCreate, SessionUpdate
-from app.sources.service import cite, set_citations
-from app.terms.service import NAME, TEXT, delete_terms, has_words, set_terms
+from app.sources.service import cite_all, set_citations, uncited_sources
+from app.terms.service import NAME, TEXT, delete_terms, has_words, set_terms_of
 
 S = CouncilSession
 
@@ -246,6 +257,11 @@ async def get_session_detail(db: AsyncSession, session_id: str) -> Document:
     return Document(await read_session_json(db, session_id))
 
 
+async def get_session_details(db: AsyncSession, session_ids: Sequence[str]) -> dict[str, Document]:
+    """get_session_detail of many sessions (by id only), by id."""
+    return await fetch_documents_of(db, DETAILS, session_ids)
+
+
 async def read_session_json(db: AsyncSession, session_id: str) -> bytes:
     """get_session_detail as served: the JSON as the database wrote it, never parsed."""
     missing = f"No session has the id or slug '{session_id}'."
@@ -262,24 +278,29 @@ async def _check_ordinal_free(
         raise Conflict(f"The council already has a session numbered {ordinal}.")
 
 
-def _check_segment_dates(segments: Sequence[SegmentInput], start: date, end: date) -> None:
+def _segment_dates_outside(
+    segments: Sequence[SegmentInput], start: date, end: date
+) -> ValidationFailed | None:
     errors = [
         (f"/segments/{i}/date", "The segment's date is outside the session's dates.")
         for i, segment in enumerate(segments)
         if segment.date is not None and not start <= segment.date <= end
     ]
     if errors:
-        raise ValidationFailed("Some segments fall outside the session.", errors=errors)
+        return ValidationFailed("Some segments fall outside the session.", errors=errors)
+    return None
 
 
-async def _set_segments(
-    db: AsyncSession, session_id: str, segments: Sequence[SegmentInput], *, created: bool = False
-) -> None:
-    """Replace a session's segments; those listed with an existing id keep it, and their
-    participants with it. A session `created` in this request has none to replace."""
-    existing: set[str] = set()
-    if not created:
-        existing = set(await db.scalars(select(Segment.id).where(Segment.session_id == session_id)))
+def _check_segment_dates(segments: Sequence[SegmentInput], start: date, end: date) -> None:
+    if (outside := _segment_dates_outside(segments, start, end)) is not None:
+        raise outside
+
+
+def _invalid_segments(
+    segments: Sequence[SegmentInput], existing: set[str]
+) -> ValidationFailed | None:
+    """What is wrong with a session's segments, `existing` being the ids of its stored ones:
+    an id it has no segment by, an id or a key listed twice."""
     unknown = [
         (f"/segments/{i}/id", f"The session has no segment with the id '{s.id}'.")
         for i, s in enumerate(segments)
@@ -299,7 +320,20 @@ async def _set_segments(
         if s.key is not None and keys.count(s.key) > 1
     ]
     if unknown:
-        raise ValidationFailed("Some segments are invalid.", errors=unknown)
+        return ValidationFailed("Some segments are invalid.", errors=unknown)
+    return None
+
+
+async def _set_segments(
+    db: AsyncSession, session_id: str, segments: Sequence[SegmentInput], *, created: bool = False
+) -> None:
+    """Replace a session's segments; those listed with an existing id keep it, and their
+    participants with it. A session `created` in this request has none to replace."""
+    existing: set[str] = set()
+    if not created:
+        existing = set(await db.scalars(select(Segment.id).where(Segment.session_id == session_id)))
+    if (invalid := _invalid_segments(segments, existing)) is not None:
+        raise invalid
     if existing:
         kept = {s.id for s in segments if s.id is not None}
         await db.execute(
@@ -374,12 +408,25 @@ def _check_meeting(**stored: Any) -> None:
 
 async def _council_parties(db: AsyncSession, council_id: str, guests: Sequence[str]) -> list[str]:
     """A council session's parties: its council's members, then its guests."""
-    members = await db.scalars(
-        select(CouncilMember.country)
-        .where(CouncilMember.council_id == council_id)
-        .order_by(CouncilMember.position)
-    )
+    return _parties((await _members_of(db, [council_id]))[council_id], guests)
+
+
+def _parties(members: Sequence[str], guests: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*members, *guests]))
+
+
+async def _members_of(db: AsyncSession, council_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The members of councils, in order, by council id."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for chunk in in_chunks(council_ids):
+        rows = await db.execute(
+            select(CouncilMember.council_id, CouncilMember.country)
+            .where(CouncilMember.council_id.in_(chunk))
+            .order_by(CouncilMember.council_id, CouncilMember.position)
+        )
+        for council_id, country in rows:
+            members[council_id].append(country)
+    return members
 
 
 async def _set_countries(
@@ -417,64 +464,163 @@ async def _check_delegations_among(
 
 
 async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
-    council = None
-    if data.council_id is not None:
-        council = await db.scalar(select(Council.id).where(Council.named(data.council_id)))
-        if council is None:
-            raise ValidationFailed(
-                "The council does not exist.",
-                errors=[("/council_id", f"No council has the id or slug '{data.council_id}'.")],
+    created, refused = await create_sessions(db, items=[data])
+    refused.raise_first()
+    return created[0]
+
+
+async def create_sessions(
+    db: AsyncSession, *, items: Sequence[SessionCreate]
+) -> tuple[dict[int, Document], Refusals]:
+    """Create sessions at once. Each is checked by the rules of one, against the stored
+    sessions and those before it in `items`; a session refused is not written. The others
+    are written, journaled as created and indexed, as one each would be. Their documents,
+    by place in `items`, and the refusals."""
+    refused = Refusals()
+    councils = await _council_ids(db, [d.council_id for d in items if d.council_id is not None])
+    for n, data in enumerate(items):
+        council = councils.get(data.council_id) if data.council_id is not None else None
+        if data.council_id is not None and council is None:
+            refused.refuse(
+                n,
+                ValidationFailed(
+                    "The council does not exist.",
+                    errors=[("/council_id", f"No council has the id or slug '{data.council_id}'.")],
+                ),
             )
-    _check_meeting(
-        in_council=council is not None,
-        kind=data.kind,
-        countries=data.countries,
-        ordinal=data.ordinal,
-        title=data.title,
-        host_country=data.host_country,
-        guest_countries=data.guest_countries,
-    )
-    if data.slug is not None:
-        await ensure_free(db, S.slug, data.slug, f"The slug '{data.slug}' is taken by a session.")
-    if council is not None and data.ordinal is not None:
-        await _check_ordinal_free(db, council, data.ordinal)
-    end_date = data.end_date or data.start_date
-    _check_segment_dates(data.segments, data.start_date, end_date)
-    location = data.location
-    session = CouncilSession(
-        council_id=council,
-        kind=data.kind if council is None else SessionKind.council_session,
-        slug=data.slug,
-        ordinal=data.ordinal,
-        title=data.title,
-        start_date=data.start_date,
-        end_date=end_date,
-        timezone=data.timezone,
-        location_city=location.city if location else None,
-        location_country=location.country if location else None,
-        location_venue=location.venue if location else None,
-        host_country=data.host_country,
-        guest_countries=data.guest_countries,
-        status=data.status or default_status(end_date),
-        summary=data.summary,
-    )
-    db.add(session)
-    await db.flush()
-    countries = (
-        data.countries
-        if council is None
-        else await _council_parties(db, council, data.guest_countries)
-    )
-    await _set_countries(db, session.id, countries or [], created=True)
-    if data.identifiers:
-        await set_identifiers(
-            db, SessionIdentifier.session_id, session.id, data.identifiers, noun="session"
+            continue
+        problems = _meeting_problems(
+            in_council=council is not None,
+            kind=data.kind,
+            countries=data.countries,
+            ordinal=data.ordinal,
+            title=data.title,
+            host_country=data.host_country,
+            guest_countries=data.guest_countries,
         )
-    await _set_segments(db, session.id, data.segments, created=True)
-    await cite(db, entity="session", record_id=session.id, source_ids=data.source_ids)
-    record = await journal.after_create(db, "session", session.id, get_session_detail)
-    await index_session(db, record, created=True)
-    return record
+        if problems:
+            refused.refuse(
+                n, ValidationFailed("The session's kind and countries disagree.", errors=problems)
+            )
+    slugs = [(n, d.slug) for n, d in enumerate(items) if d.slug is not None]
+    for n, slug in await taken_in_batch(db, S.slug, slugs):
+        refused.refuse(n, Conflict(f"The slug '{slug}' is taken by a session."))
+    numbered = [
+        (n, (councils[d.council_id], d.ordinal))
+        for n, d in enumerate(items)
+        if d.council_id is not None and d.council_id in councils and d.ordinal is not None
+    ]
+    for n, (_, ordinal) in await _ordinals_taken(db, numbered):
+        refused.refuse(n, Conflict(f"The council already has a session numbered {ordinal}."))
+    for n, data in enumerate(items):
+        end_date = data.end_date or data.start_date
+        if (
+            outside := _segment_dates_outside(data.segments, data.start_date, end_date)
+        ) is not None:
+            refused.refuse(n, outside)
+    clashes = await identifier_clashes(
+        db, SessionIdentifier.session_id, [(None, d.identifiers) for d in items], noun="session"
+    )
+    for n, clash in clashes.items():
+        refused.refuse(n, clash)
+    for n, data in enumerate(items):
+        if (invalid := _invalid_segments(data.segments, set())) is not None:
+            refused.refuse(n, invalid)
+    for n, uncited in (await uncited_sources(db, [d.source_ids for d in items])).items():
+        refused.refuse(n, uncited)
+
+    accepted = [(n, d) for n, d in enumerate(items) if n not in refused]
+    members = await _members_of(db, {councils[d.council_id] for _, d in accepted if d.council_id})
+    rows, parties, segments, ids = [], [], [], []
+    for _, data in accepted:
+        council = councils[data.council_id] if data.council_id is not None else None
+        session_id = new_id()
+        ids.append(session_id)
+        rows.append(_session_row(session_id, council, data))
+        countries = (
+            data.countries or []
+            if council is None
+            else _parties(members[council], data.guest_countries)
+        )
+        parties += [
+            {"session_id": session_id, "country": c, "position": i} for i, c in enumerate(countries)
+        ]
+        segments += [
+            {"id": new_id(), "session_id": session_id, "position": position}
+            | segment.model_dump(exclude={"id"})
+            for position, segment in enumerate(data.segments)
+        ]
+    if not rows:
+        return {}, refused
+    await insert_rows(db, S, rows)
+    if parties:
+        await insert_rows(db, SessionCountry, parties)
+    made = list(zip(ids, (data for _, data in accepted), strict=True))
+    await add_identifiers(db, SessionIdentifier.session_id, [(i, d.identifiers) for i, d in made])
+    if segments:
+        await insert_rows(db, Segment, segments)
+    await cite_all(db, entity="session", citing=[(i, d.source_ids) for i, d in made])
+    records = await journal.after_create_many(db, "session", ids, get_session_details)
+    await index_session_documents(db, [records[i] for i in ids], created=True)
+    return {n: records[i] for i, (n, _) in zip(ids, accepted, strict=True)}, refused
+
+
+async def _council_ids(db: AsyncSession, named: Sequence[str]) -> dict[str, str]:
+    """The ids of the councils that `named` names by id or slug, by name."""
+    ids: dict[str, str] = {}
+    for chunk in in_chunks(named):
+        rows = await db.execute(
+            select(Council.id, Council.slug).where(
+                or_(Council.id.in_(chunk), Council.slug.in_(chunk))
+            )
+        )
+        for council_id, slug in rows:
+            ids[council_id] = council_id
+            ids[slug] = council_id
+    return {name: ids[name] for name in named if name in ids}
+
+
+async def _ordinals_taken(
+    db: AsyncSession, numbered: Sequence[tuple[int, tuple[str, int]]]
+) -> list[tuple[int, tuple[str, int]]]:
+    """Of new sessions' (council id, ordinal), those a stored session or an earlier one of
+    the batch has: each with its place in the batch."""
+    stored: set[tuple[str, int]] = set()
+    for chunk in in_chunks(council_id for _, (council_id, _) in numbered):
+        rows = await db.execute(
+            select(S.council_id, S.ordinal).where(S.council_id.in_(chunk), S.ordinal.is_not(None))
+        )
+        stored.update((c, ordinal) for c, ordinal in rows if c is not None and ordinal is not None)
+    taken = []
+    for n, key in numbered:
+        if key in stored:
+            taken.append((n, key))
+        stored.add(key)
+    return taken
+
+
+def _session_row(session_id: str, council: str | None, data: SessionCreate) -> dict[str, Any]:
+    """The `council_session` row of a new session."""
+    end_date = data.end_date or data.start_date
+    location = data.location
+    return {
+        "id": session_id,
+        "council_id": council,
+        "kind": data.kind if council is None else SessionKind.council_session,
+        "slug": data.slug,
+        "ordinal": data.ordinal,
+        "title": data.title,
+        "start_date": data.start_date,
+        "end_date": end_date,
+        "timezone": data.timezone,
+        "location_city": location.city if location else None,
+        "location_country": location.country if location else None,
+        "location_venue": location.venue if location else None,
+        "host_country": data.host_country,
+        "guest_countries": data.guest_countries,
+        "status": data.status or default_status(end_date),
+        "summary": data.summary,
+    }
 
 
 async def update_session(
@@ -738,7 +884,15 @@ async def index_session(
 ) -> None:
     """Replace a session's terms with those of its detail document; a session `created`
     in this request has none to replace."""
-    await set_terms(db, "session", document["id"], session_texts(document), created=created)
+    await index_session_documents(db, [document], created=created)
+
+
+async def index_session_documents(
+    db: AsyncSession, documents: Sequence[dict[str, Any]], *, created: bool = False
+) -> None:
+    """index_session for many sessions at once."""
+    indexed = [(d["id"], session_texts(d), None) for d in documents]
+    await set_terms_of(db, "session", indexed, created=created)
 
 
 @journal.follow("council")

@@ -2,10 +2,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Subquery, delete, func, insert, literal_column, select
+from sqlalchemy import Subquery, delete, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Document, dialect_of, ensure_free, fetch_document
+from app.db import Document, dialect_of, ensure_free, fetch_document, in_chunks, insert_rows
 from app.errors import Conflict, ValidationFailed
 from app.journal import service as journal
 from app.json_sql import JsonSql
@@ -100,24 +100,43 @@ async def cite(
 ) -> None:
     """Record the sources a new record cites (it cites none yet), refusing ids that name
     no source (422)."""
-    wanted = list(dict.fromkeys(source_ids))
-    if not wanted:
-        return
-    found = set(await db.scalars(select(Source.id).where(Source.id.in_(wanted))))
-    missing = [
-        (f"{pointer}/{i}", f"No source has the id '{sid}'.")
-        for i, sid in enumerate(source_ids)
-        if sid not in found
+    for refusal in (await uncited_sources(db, [source_ids], pointer=pointer)).values():
+        raise refusal
+    await cite_all(db, entity=entity, citing=[(record_id, source_ids)])
+
+
+async def uncited_sources(
+    db: AsyncSession, listed: Sequence[Sequence[str]], *, pointer: str = "/source_ids"
+) -> dict[int, ValidationFailed]:
+    """For records about to cite sources (their lists of source ids), the 422 of each, by
+    its place, that names a source that does not exist."""
+    found: set[str] = set()
+    for chunk in in_chunks(sid for source_ids in listed for sid in source_ids):
+        found.update(await db.scalars(select(Source.id).where(Source.id.in_(chunk))))
+    refusals = {}
+    for place, source_ids in enumerate(listed):
+        missing = [
+            (f"{pointer}/{i}", f"No source has the id '{sid}'.")
+            for i, sid in enumerate(source_ids)
+            if sid not in found
+        ]
+        if missing:
+            refusals[place] = ValidationFailed("Some cited sources do not exist.", errors=missing)
+    return refusals
+
+
+async def cite_all(
+    db: AsyncSession, *, entity: str, citing: Sequence[tuple[str, Sequence[str]]]
+) -> None:
+    """Record the sources that new records cite, each record with its list of source ids
+    (checked beforehand by uncited_sources)."""
+    rows = [
+        {"source_id": sid, "position": i, f"{entity}_id": record_id}
+        for record_id, source_ids in citing
+        for i, sid in enumerate(dict.fromkeys(source_ids))
     ]
-    if missing:
-        raise ValidationFailed("Some cited sources do not exist.", errors=missing)
-    await db.execute(
-        insert(Citation),
-        [
-            {"source_id": sid, "position": i, f"{entity}_id": record_id}
-            for i, sid in enumerate(wanted)
-        ],
-    )
+    if rows:
+        await insert_rows(db, Citation, rows)
 
 
 async def set_citations(

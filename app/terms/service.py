@@ -14,7 +14,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -23,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db import dialect_of
+from app.db import dialect_of, in_chunks, insert_rows
 from app.errors import ValidationFailed
 from app.pagination import AnySelect, Keyset, PageRequest, SortKey
 from app.terms.models import SearchTerm
@@ -56,31 +55,32 @@ async def set_terms(
     created: bool = False,
 ) -> None:
     """Replace a record's terms; a record `created` in this request has none yet."""
-    weights = _term_weights(texts)
+    await set_terms_of(db, entity, [(record_id, texts, label)], created=created)
+
+
+# A record's id, its texts with their weights, and its label (see SearchTerm.label).
+Indexed = tuple[str, Iterable[tuple[str | None, int]], str | None]
+
+
+async def set_terms_of(
+    db: AsyncSession, entity: str, records: Sequence[Indexed], *, created: bool = False
+) -> None:
+    """`set_terms` for many records at once."""
+    rows = [
+        {"entity": entity, "record_id": record_id, "term": term, "weight": weight, "label": label}
+        for record_id, texts, label in records
+        for term, weight in _term_weights(texts).items()
+    ]
     if not created:
-        await delete_terms(db, entity, [record_id])
-    if weights:
-        await db.execute(
-            insert(SearchTerm),
-            [
-                {
-                    "entity": entity,
-                    "record_id": record_id,
-                    "term": term,
-                    "weight": weight,
-                    "label": label,
-                }
-                for term, weight in weights.items()
-            ],
-        )
+        await delete_terms(db, entity, [record_id for record_id, _, _ in records])
+    if rows:
+        await insert_rows(db, SearchTerm, rows)
 
 
 async def delete_terms(db: AsyncSession, entity: str, record_ids: Sequence[str]) -> None:
-    if record_ids:
+    for chunk in in_chunks(record_ids):
         await db.execute(
-            delete(SearchTerm).where(
-                SearchTerm.entity == entity, SearchTerm.record_id.in_(record_ids)
-            )
+            delete(SearchTerm).where(SearchTerm.entity == entity, SearchTerm.record_id.in_(chunk))
         )
 
 
@@ -89,17 +89,22 @@ async def add_terms(
 ) -> None:
     """Add the words of `texts` to a record's terms with the weight of TEXT, the lowest,
     so that a word the record has already keeps its own weight."""
-    terms = {term for text in texts for term in _terms(text)}
-    if not terms:
+    await add_terms_of(db, entity, [(record_id, texts)])
+
+
+async def add_terms_of(
+    db: AsyncSession, entity: str, records: Sequence[tuple[str, Iterable[str | None]]]
+) -> None:
+    """`add_terms` for many records at once."""
+    terms = {(record_id, term) for record_id, texts in records for t in texts for term in _terms(t)}
+    rows = [
+        {"entity": entity, "record_id": record_id, "term": term, "weight": TEXT}
+        for record_id, term in sorted(terms)
+    ]
+    if not rows:
         return
     dialect = postgresql if dialect_of(db) == "postgresql" else sqlite
-    await db.execute(
-        dialect.insert(SearchTerm).on_conflict_do_nothing(),
-        [
-            {"entity": entity, "record_id": record_id, "term": term, "weight": TEXT}
-            for term in terms
-        ],
-    )
+    await db.execute(dialect.insert(SearchTerm).on_conflict_do_nothing(), rows)
 
 
 def _written(text: str) -> ColumnElement[str]:

@@ -1,23 +1,37 @@
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import delete, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Document, ensure_free, fetch_document, fetch_documents, touch, utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import (
+    Document,
+    ensure_free,
+    fetch_document,
+    fetch_documents,
+    fetch_documents_of,
+    in_chunks,
+    insert_rows,
+    touch,
+    touch_all,
+    utcnow,
+)
+from app.errors import Conflict, NotFound, Refusals, ValidationFailed
+from app.ids import new_id
 from app.journal import service as journal
 from app.pagination import PageRequest
 from app.schemas import changes, reject_nulls, rfc3339
-from app.sessions.documents import AGENDA, AGENDA_ITEM
+from app.sessions.documents import AGENDA, AGENDA_ITEM, AGENDA_ITEMS_OF
 from app.sessions.models import CouncilSession
 from app.sessions.service import agenda_texts, index_sessions, topic_and_narrower
-from app.sources.service import cite, set_citations
-from app.terms.service import NAME, TEXT, add_terms, delete_terms, list_records, set_terms
+from app.sources.service import cite_all, set_citations, uncited_sources
+from app.terms.service import NAME, TEXT, add_terms_of, delete_terms, list_records, set_terms
 from app.topics.models import AgendaItem, Topic
 from app.topics.schemas import AgendaItemCreate, AgendaItemUpdate, TopicCreate, TopicUpdate
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------- topics
 
@@ -243,13 +257,17 @@ async def get_agenda_item(db: AsyncSession, session_id: str, item_id: str) -> Do
 
 
 async def _agenda_topic(db: AsyncSession, topic_id_or_slug: str) -> Topic:
-    topic = await db.scalar(select(Topic).where(Topic.named(topic_id_or_slug)))
+    topic = (await _agenda_topics(db, [topic_id_or_slug])).get(topic_id_or_slug)
     if topic is None:
-        raise ValidationFailed(
-            "The topic does not exist.",
-            errors=[("/topic_id", f"No topic has the id or slug '{topic_id_or_slug}'.")],
-        )
+        raise _no_such_topic(topic_id_or_slug)
     return topic
+
+
+def _no_such_topic(topic_id_or_slug: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The topic does not exist.",
+        errors=[("/topic_id", f"No topic has the id or slug '{topic_id_or_slug}'.")],
+    )
 
 
 async def _place(db: AsyncSession, session_id: str, item: AgendaItem, position: int | None) -> None:
@@ -262,12 +280,16 @@ async def _place(db: AsyncSession, session_id: str, item: AgendaItem, position: 
             .order_by(AgendaItem.position, AgendaItem.id)
         )
     )
-    index = len(others) if position is None else min(position - 1, len(others))
-    others.insert(index, item)
-    for number, agenda_item in enumerate(others, start=1):
+    for number, agenda_item in enumerate(_placed(others, item, position), start=1):
         if agenda_item.position != number:
             agenda_item.position = number
     await db.flush()
+
+
+def _placed(agenda: list[T], item: T, position: int | None) -> list[T]:
+    """The agenda with `item` at `position` (1-based; the end when None or past it)."""
+    index = len(agenda) if position is None else min(position - 1, len(agenda))
+    return [*agenda[:index], item, *agenda[index:]]
 
 
 async def _renumber(db: AsyncSession, session_id: str) -> None:
@@ -292,20 +314,96 @@ def _item_reader(session_id: str) -> journal.Reader:
     return lambda db, item_id: get_agenda_item(db, session_id, item_id)
 
 
+async def get_agenda_items(db: AsyncSession, item_ids: Sequence[str]) -> dict[str, Document]:
+    """get_agenda_item of many items (by id only), by id."""
+    return await fetch_documents_of(db, AGENDA_ITEMS_OF, item_ids)
+
+
 async def create_agenda_item(
     db: AsyncSession, *, session_id: str, data: AgendaItemCreate
 ) -> dict[str, Any]:
-    topic = await _agenda_topic(db, data.topic_id)
-    await _change_agenda(db, session_id)
-    item = AgendaItem(
-        session_id=session_id, topic_id=topic.id, position=0, title=data.title, note=data.note
-    )
-    db.add(item)
-    await _place(db, session_id, item, data.position)  # inserted at its place, not moved there
-    await cite(db, entity="agenda_item", record_id=item.id, source_ids=data.source_ids)
-    texts = agenda_texts(data.title, data.note, topic.name, topic.names)
-    await add_terms(db, "session", session_id, texts)
-    return await journal.after_create(db, "agenda_item", item.id, _item_reader(session_id))
+    created, refused = await create_agenda_items(db, items=[(session_id, data)])
+    refused.raise_first()
+    return created[0]
+
+
+async def check_agenda_items(
+    db: AsyncSession, *, items: Sequence[tuple[str, AgendaItemCreate]]
+) -> Refusals:
+    """What create_agenda_items would refuse, writing nothing."""
+    refused = Refusals()
+    topics = await _agenda_topics(db, [data.topic_id for _, data in items])
+    for n, (_, data) in enumerate(items):
+        if data.topic_id not in topics:
+            refused.refuse(n, _no_such_topic(data.topic_id))
+    uncited = await uncited_sources(db, [data.source_ids for _, data in items])
+    for n, refusal in uncited.items():
+        refused.refuse(n, refusal)
+    return refused
+
+
+async def create_agenda_items(
+    db: AsyncSession, *, items: Sequence[tuple[str, AgendaItemCreate]]
+) -> tuple[dict[int, Document], Refusals]:
+    """Add items to the agendas of sessions (by id) at once, each checked and placed as
+    create_agenda_item places one, in the order of `items`: the documents by place in
+    `items`, and the refusals."""
+    refused = await check_agenda_items(db, items=items)
+    topics = await _agenda_topics(db, [data.topic_id for _, data in items])
+    accepted = [(n, session_id, d) for n, (session_id, d) in enumerate(items) if n not in refused]
+    if not accepted:
+        return {}, refused
+    sessions = list(dict.fromkeys(session_id for _, session_id, _ in accepted))
+    await touch_all(db, CouncilSession, sessions)  # as _change_agenda, for each
+    stored: dict[str, AgendaItem] = {}
+    agendas: dict[str, list[str]] = defaultdict(list)
+    for chunk in in_chunks(sessions):
+        for item in await db.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.session_id.in_(chunk))
+            .order_by(AgendaItem.session_id, AgendaItem.position, AgendaItem.id)
+        ):
+            stored[item.id] = item
+            agendas[item.session_id].append(item.id)
+    rows: list[dict[str, Any]] = []
+    for _, session_id, data in accepted:
+        row: dict[str, Any] = {
+            "id": new_id(),
+            "session_id": session_id,
+            "topic_id": topics[data.topic_id].id,
+            "title": data.title,
+            "note": data.note,
+        }
+        agendas[session_id] = _placed(agendas[session_id], row["id"], data.position)
+        rows.append(row)
+    numbers = {item_id: n for agenda in agendas.values() for n, item_id in enumerate(agenda, 1)}
+    for item_id, item in stored.items():
+        if item.position != numbers[item_id]:
+            item.position = numbers[item_id]
+    await db.flush()
+    await insert_rows(db, AgendaItem, [row | {"position": numbers[row["id"]]} for row in rows])
+    made = [(row, data) for row, (_, _, data) in zip(rows, accepted, strict=True)]
+    await cite_all(db, entity="agenda_item", citing=[(r["id"], d.source_ids) for r, d in made])
+    texts = [
+        (row["session_id"], agenda_texts(d.title, d.note, topic.name, topic.names))
+        for row, d in made
+        for topic in [topics[d.topic_id]]
+    ]
+    await add_terms_of(db, "session", texts)
+    ids = [row["id"] for row in rows]
+    records = await journal.after_create_many(db, "agenda_item", ids, get_agenda_items)
+    return {n: records[i] for i, (n, _, _) in zip(ids, accepted, strict=True)}, refused
+
+
+async def _agenda_topics(db: AsyncSession, named: Sequence[str]) -> dict[str, Topic]:
+    """The topics that `named` names by id or slug, by name."""
+    topics: dict[str, Topic] = {}
+    for chunk in in_chunks(named):
+        for topic in await db.scalars(
+            select(Topic).where(or_(Topic.id.in_(chunk), Topic.slug.in_(chunk)))
+        ):
+            topics[topic.id] = topics[topic.slug] = topic
+    return {name: topics[name] for name in named if name in topics}
 
 
 async def update_agenda_item(
