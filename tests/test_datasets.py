@@ -907,6 +907,16 @@ async def test_an_import_journals_its_records_as_the_api_writes_them(
     assert sorted(c["entity"] for c in by_import) == sorted(
         c["entity"] for c in by_api if c["action"] == "created"
     )
+    # Found by the same words.
+    for words in ("kossyguine", "kosygin", "baikonur", "grand commission", "visit France"):
+        found = [
+            [
+                (hit["type"], hit["label"])
+                for hit in (await api.get("/search", params={"q": words})).json()["items"]
+            ]
+            for api in (client, empty_api)
+        ]
+        assert found[0] == found[1] != [], words
 
 
 async def test_a_refused_import_still_checks_every_participant(

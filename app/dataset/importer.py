@@ -5,13 +5,14 @@ through the services' functions that create many at once, which check each recor
 the rules of the API and journal and index it as the API does; records that differ are
 updated one by one through the same services, each in a SAVEPOINT so that one bad record
 does not stop the others from being checked. Every problem is collected with its JSON
-Pointer into the document; if there is any, the caller rolls everything back.
+Pointer into the document; if there is any, the caller rolls everything back, and once
+there is one, the participants and agenda items left are only checked, not written.
 """
 
 import gc
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -83,11 +84,12 @@ def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 @dataclass
 class Wanted:
-    """A record to create, with where it is in the document."""
+    """A record to create: where it is in the document, the service's input, and what the
+    service needs with it (the session a participant sits at, ...)."""
 
     pointer: str
     data: Any
-    extra: Any = None
+    context: Any = None
 
 
 @dataclass
@@ -98,7 +100,6 @@ class SessionPlan:
     item: DatasetSession
     council_id: str | None
     session_id: str | None = None
-    participants: list[Wanted] = field(default_factory=list)
 
     @property
     def pointer(self) -> str:
@@ -302,25 +303,25 @@ class Importer:
     async def create_persons(self, chunk: Sequence[tuple[int, DatasetPerson]]) -> None:
         wanted = []
         for i, person in chunk:
-            data = self.made(f"/persons/{i}", partial(self.fields_of, person))
+            data = self.made(f"/persons/{i}", partial(self.person_create, person))
             if data is not None:
                 wanted.append(Wanted(f"/persons/{i}", data, person))
         created, refusals = await people.create_persons(self.db, items=[w.data for w in wanted])
         self.refused([w.pointer for w in wanted], refusals)
         offices = []
         for place, document in created.items():
-            pointer, person = wanted[place].pointer, wanted[place].extra
+            pointer, person = wanted[place].pointer, wanted[place].context
             self.person_ids[person.key] = document["id"]
             for k, office in enumerate(person.offices):
                 office_data = self.made(pointer, partial(self.office_create, office, k))
                 if office_data is not None:
                     offices.append(Wanted(f"{pointer}/offices/{k}", office_data, document["id"]))
         _, refusals = await people.create_offices(
-            self.db, items=[(w.extra, w.data) for w in offices]
+            self.db, items=[(w.context, w.data) for w in offices]
         )
         self.refused([w.pointer for w in offices], refusals)
 
-    def fields_of(self, person: DatasetPerson) -> PersonCreate:
+    def person_create(self, person: DatasetPerson) -> PersonCreate:
         return PersonCreate(**self.person_fields(person))
 
     def office_create(self, office: DatasetOffice, place: int) -> OfficeCreate:
@@ -498,7 +499,7 @@ class Importer:
         self.refused([w.pointer for w in wanted], refusals)
         made = []
         for place, document in created.items():
-            plan = wanted[place].extra
+            plan = wanted[place].context
             plan.session_id = document["id"]
             made.append((plan, document))
         await self.write_parts(made)
@@ -606,7 +607,7 @@ class Importer:
         for plan, document in made:
             session = loaded[document["id"]]
             new_participants += await self.participants(plan, document, session, offices, given)
-        seats = [(w.extra, w.data) for w in new_participants]
+        seats = [(w.context, w.data) for w in new_participants]
         if self.errors:
             # The import is refused already: participants and agenda items are checked,
             # not written, as nothing else in the import reads them.
@@ -625,7 +626,7 @@ class Importer:
                 await self.record(f"{plan.pointer}/agenda", write)
             else:
                 new_items += agenda
-        entries = [(w.extra, w.data) for w in new_items]
+        entries = [(w.context, w.data) for w in new_items]
         if self.errors:
             refusals = await topics.check_agenda_items(self.db, items=entries)
         else:
@@ -801,7 +802,7 @@ class Importer:
         for stale in document["agenda"]:
             await topics.delete_agenda_item(self.db, session_id=document["id"], item_id=stale["id"])
         _, refusals = await topics.create_agenda_items(
-            self.db, items=[(w.extra, w.data) for w in agenda]
+            self.db, items=[(w.context, w.data) for w in agenda]
         )
         refusals.raise_first()
 
