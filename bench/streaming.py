@@ -6,7 +6,8 @@ sessions, and again after the answers of all of them.
         python -m bench.streaming
 
 Entente runs as the Dockerfile runs it (`entente serve`, one worker) on the benchmark
-database, which it only reads. The figures are printed and written to
+database; nothing is written there but the API key it is started with
+(`bench.importing.server`). The figures are printed and written to
 bench/results/<date>-streaming.json.
 """
 
