@@ -4,6 +4,7 @@ schema.org Event in JSON-LD; and CORS, off by default and on for the configured 
 
 import csv
 import io
+import threading
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app, shut_down
+from app.sessions import formats
 from app.sessions import service as sessions_service
 from tests.conftest import http_client
 from tests.factories import COUNCIL, create_council, create_session
@@ -392,6 +394,33 @@ async def test_calendars_and_spreadsheets_are_whole_and_streamed(
     # A filter naming no record is refused before anything is sent.
     refused = await client.get("/sessions", params={"format": "csv", "participant": "nobody"})
     assert refused.status_code == 422
+
+
+async def test_calendars_and_spreadsheets_are_written_off_the_event_loop(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch's events and rows are written in a worker thread: in the event loop,
+    a long calendar would hold every other request of the worker while it is written."""
+    loop_thread = threading.current_thread()
+    written_in: list[threading.Thread] = []
+
+    def noting_the_thread(write: Any) -> Any:
+        def noted(*args: Any) -> bytes:
+            written_in.append(threading.current_thread())
+            return bytes(write(*args))
+
+        return noted
+
+    monkeypatch.setattr(formats, "_events", noting_the_thread(formats._events))
+    monkeypatch.setattr(formats, "_sheet", noting_the_thread(formats._sheet))
+    await create_council(client)
+    made = await create_session(client)
+    calendar = await client.get("/sessions", params={"format": "ics"})
+    assert f"session-{made['id']}@entente" in calendar.text
+    spreadsheet = await client.get("/sessions", params={"format": "csv"})
+    assert made["id"] in spreadsheet.text
+    assert len(written_in) == 2
+    assert all(thread is not loop_thread for thread in written_in)
 
 
 # ---------------------------------------------------------------- CORS

@@ -3,10 +3,11 @@ linked data (schema.org Event in JSON-LD)."""
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import anyio
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from app.types import country_name
@@ -48,7 +49,8 @@ async def calendar(
 ) -> AsyncIterator[bytes]:
     """One VEVENT a session: all-day dates (DTEND the day after the last, as RFC 5545 has
     it), a stable UID, the place, an ATTENDEE a participant, CATEGORIES from the agenda.
-    Written as the batches of sessions come, one batch at a time."""
+    Written as the batches of sessions come, one batch at a time, each in a worker thread
+    (`_off_the_loop`)."""
     cal = Calendar()
     cal.add("prodid", "-//Entente//Entente API//EN")
     cal.add("version", "2.0")
@@ -57,8 +59,20 @@ async def calendar(
     head, end, _ = cal.to_ical().partition(b"END:VCALENDAR")
     yield head
     async for sessions in batches:
-        yield b"".join(_event(s, base_url).to_ical() for s in sessions)
+        yield await _off_the_loop(_events, sessions, base_url)
     yield end + b"\r\n"
+
+
+async def _off_the_loop(write: Callable[..., bytes], *args: Any) -> bytes:
+    """`write(*args)` in a worker thread. Writing a batch is long CPU work (icalendar's
+    most of all): in the event loop it would hold every other request of the worker
+    until done; in a thread, Python lets the loop run every few milliseconds (bench/NOTES.md,
+    "Whole calendars and spreadsheets")."""
+    return await anyio.to_thread.run_sync(write, *args)
+
+
+def _events(sessions: list[dict[str, Any]], base_url: str) -> bytes:
+    return b"".join(_event(s, base_url).to_ical() for s in sessions)
 
 
 def _event(s: dict[str, Any], base_url: str) -> Event:
@@ -120,10 +134,14 @@ def cell(value: Any) -> Any:
 async def spreadsheet(batches: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[bytes]:
     """One row a session; several values in a cell are separated by "; ". Text that a
     spreadsheet would run as a formula is quoted (`cell`). Written as the batches of
-    sessions come, one batch at a time."""
+    sessions come, one batch at a time, each in a worker thread (`_off_the_loop`)."""
     yield _rows([CSV_COLUMNS])
     async for sessions in batches:
-        yield _rows(_row(s) for s in sessions)
+        yield await _off_the_loop(_sheet, sessions)
+
+
+def _sheet(sessions: list[dict[str, Any]]) -> bytes:
+    return _rows(_row(s) for s in sessions)
 
 
 def _rows(rows: Iterable[Sequence[Any]]) -> bytes:
