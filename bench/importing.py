@@ -111,7 +111,9 @@ def peak_rss_mb(pid: int) -> float:
 def server(url: str) -> Iterator[tuple[str, str, int]]:
     """Entente serving `url` on a free port: its base URL, a key with the write scope, and
     its process id."""
-    key = entente(url, "keys", "create", "--name", "bench-import", "--scope", "write").stdout
+    # Key names are unique: a database served twice (bench.streaming's) gets a second one.
+    name = f"bench-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
+    key = entente(url, "keys", "create", "--name", name, "--scope", "write").stdout
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "entente"), "serve", "--port", str(port)],
