@@ -17,17 +17,16 @@ from app.config import Settings
 from app.main import create_app, shut_down
 from app.sessions import service as sessions_service
 from tests.factories import COUNCIL
+from tests.leaks import leaks_in
 
 JSON_HEADERS = {"content-type": "application/json"}
-LEAKS = ("Traceback", "sqlalchemy", "SQLAlchemy", "SELECT ", "/work/", ".py")
 ROOT = "http://testserver"
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def _no_leak(response: httpx.Response) -> None:
-    text = response.text
-    for leak in LEAKS:
-        assert leak not in text, f"{response.request.url} leaked {leak!r}: {text[:500]}"
+    leaks = leaks_in(response.text)
+    assert not leaks, f"{response.request.url} leaked {leaks}: {response.text[:500]}"
 
 
 async def _read_and_check_leaks(response: httpx.Response) -> None:
