@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from uuid import uuid4
 
 import orjson
@@ -314,6 +314,9 @@ def in_chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
         yield unique[start : start + IN_LIST]
 
 
+V = TypeVar("V")
+
+
 async def taken_in_batch(
     db: AsyncSession, column: Any, values: Sequence[tuple[int, Any]]
 ) -> list[tuple[int, Any]]:
@@ -323,6 +326,12 @@ async def taken_in_batch(
     stored: set[Any] = set()
     for chunk in in_chunks(value for _, value in values):
         stored.update(await db.scalars(select(column).where(column.in_(chunk))))
+    return taken_before(stored, values)
+
+
+def taken_before(stored: set[V], values: Sequence[tuple[int, V]]) -> list[tuple[int, V]]:
+    """Each value of a batch (with its record's place) that `stored` holds or that an
+    earlier record of the batch holds. Adds the batch's values to `stored`."""
     taken = []
     for place, value in values:
         if value in stored:

@@ -1,8 +1,8 @@
 """Typed errors, and the one place that renders every failure as RFC 9457 problem+json."""
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -92,6 +92,9 @@ class TooManyRequests(AppError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+T = TypeVar("T")
+
+
 class Refusals(dict[int, list[AppError]]):
     """Why records of a batch written at once are refused: for each refused record, by its
     place in the batch, the errors that writing it alone would raise, in the order its
@@ -104,6 +107,14 @@ class Refusals(dict[int, list[AppError]]):
     def raise_first(self) -> None:
         for errors in self.values():
             raise errors[0]
+
+
+def written_alone(written: tuple[Mapping[int, T], Refusals]) -> T:
+    """What a batch write of one record gives: its document, or the first error that
+    refused it, raised."""
+    created, refused = written
+    refused.raise_first()
+    return created[0]
 
 
 HTTP_TITLES = {

@@ -24,7 +24,7 @@ from app.db import (
     touch_all,
     utcnow,
 )
-from app.errors import Conflict, NotFound, Refusals, ValidationFailed
+from app.errors import Conflict, NotFound, Refusals, ValidationFailed, written_alone
 from app.identifiers import add_identifiers, identifier_clashes, set_identifiers
 from app.ids import new_id
 from app.journal import service as journal
@@ -135,9 +135,7 @@ async def get_offices(db: AsyncSession, office_ids: Sequence[str]) -> dict[str, 
 
 
 async def create_office(db: AsyncSession, *, person_id: str, data: OfficeCreate) -> dict[str, Any]:
-    created, refused = await create_offices(db, items=[(person_id, data)])
-    refused.raise_first()
-    return created[0]
+    return written_alone(await create_offices(db, items=[(person_id, data)]))
 
 
 async def create_offices(
@@ -300,9 +298,7 @@ async def get_persons(db: AsyncSession, person_ids: Sequence[str]) -> dict[str, 
 
 
 async def create_person(db: AsyncSession, *, data: PersonCreate) -> dict[str, Any]:
-    created, refused = await create_persons(db, items=[data])
-    refused.raise_first()
-    return created[0]
+    return written_alone(await create_persons(db, items=[data]))
 
 
 async def create_persons(
@@ -552,9 +548,7 @@ async def get_participations(
 async def create_participation(
     db: AsyncSession, *, session: CouncilSession, data: ParticipationCreate
 ) -> dict[str, Any]:
-    created, refused = await create_participations(db, items=[(session, data)])
-    refused.raise_first()
-    return created[0]
+    return written_alone(await create_participations(db, items=[(session, data)]))
 
 
 async def check_participations(

@@ -31,10 +31,11 @@ from app.db import (
     fetch_json,
     in_chunks,
     insert_rows,
+    taken_before,
     taken_in_batch,
     utcnow,
 )
-from app.errors import Conflict, NotFound, Refusals, ValidationFailed
+from app.errors import Conflict, NotFound, Refusals, ValidationFailed, written_alone
 from app.identifiers import add_identifiers, identifier_clashes, set_identifiers
 from app.ids import new_id
 from app.journal import service as journal
@@ -464,9 +465,7 @@ async def _check_delegations_among(
 
 
 async def create_session(db: AsyncSession, *, data: SessionCreate) -> dict[str, Any]:
-    created, refused = await create_sessions(db, items=[data])
-    refused.raise_first()
-    return created[0]
+    return written_alone(await create_sessions(db, items=[data]))
 
 
 async def create_sessions(
@@ -591,12 +590,7 @@ async def _ordinals_taken(
             select(S.council_id, S.ordinal).where(S.council_id.in_(chunk), S.ordinal.is_not(None))
         )
         stored.update((c, ordinal) for c, ordinal in rows if c is not None and ordinal is not None)
-    taken = []
-    for n, key in numbered:
-        if key in stored:
-            taken.append((n, key))
-        stored.add(key)
-    return taken
+    return taken_before(stored, numbered)
 
 
 def _session_row(session_id: str, council: str | None, data: SessionCreate) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from app.db import (
     touch_all,
     utcnow,
 )
-from app.errors import Conflict, NotFound, Refusals, ValidationFailed
+from app.errors import Conflict, NotFound, Refusals, ValidationFailed, written_alone
 from app.ids import new_id
 from app.journal import service as journal
 from app.pagination import PageRequest
@@ -322,9 +322,7 @@ async def get_agenda_items(db: AsyncSession, item_ids: Sequence[str]) -> dict[st
 async def create_agenda_item(
     db: AsyncSession, *, session_id: str, data: AgendaItemCreate
 ) -> dict[str, Any]:
-    created, refused = await create_agenda_items(db, items=[(session_id, data)])
-    refused.raise_first()
-    return created[0]
+    return written_alone(await create_agenda_items(db, items=[(session_id, data)]))
 
 
 async def check_agenda_items(
